@@ -1,0 +1,33 @@
+# Thin wrapper around CMake; see README.md.
+BUILD     ?= build
+SANBUILD  ?= build-sanitize
+JOBS      ?= $(shell nproc)
+CMAKEFLAGS ?=
+ifdef CI
+CMAKEFLAGS += -DTANDEM_WERROR=ON
+endif
+
+.PHONY: all deps build run test sanitize clean
+
+all: build
+
+deps:
+	@sh tools/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKEFLAGS) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	sh tools/run-example.sh $(BUILD)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+sanitize: deps
+	cmake -S . -B $(SANBUILD) -DCMAKE_BUILD_TYPE=Debug -DTANDEM_SANITIZE=ON $(CMAKEFLAGS) >/dev/null
+	cmake --build $(SANBUILD) -j $(JOBS)
+	cd $(SANBUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD) $(SANBUILD)

@@ -1,0 +1,82 @@
+/*
+ * dname.h -- domain names in uncompressed wire form.
+ *
+ * A name is a sequence of length-prefixed labels ending with the root label
+ * (a zero octet), at most 255 octets in all (RFC 1035 §3.1). Functions that
+ * take a `const uint8_t *name` expect a name already validated (by
+ * dname_from_str, dname_check or the message reader); nothing here reads
+ * from the network directly.
+ */
+#ifndef TANDEM_DNS_DNAME_H
+#define TANDEM_DNS_DNAME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DNAME_MAXLEN 255
+#define DNAME_MAXLABEL 63
+#define DNAME_MAXLABELS 127
+/* Longest presentation form: every octet as \DDD plus dots and a NUL. */
+#define DNAME_STRLEN (DNAME_MAXLEN * 4 + 2)
+
+/* Parses presentation form (RFC 1035 §5.1: \X and \DDD escapes; "@" is the
+ * origin) into `out`. A name without a trailing dot is relative to `origin`
+ * (which may be NULL, in which case relative names are ERR_SYNTAX).
+ * Returns the wire length, or ERR_SYNTAX, ERR_LABELLEN, ERR_NAMELEN. */
+int dname_from_str(uint8_t out[DNAME_MAXLEN], const char *str, size_t len,
+		   const uint8_t *origin);
+
+/* Writes the presentation form (absolute, with a trailing dot, special
+ * characters escaped) into `out`. Returns the string length or ERR_SPACE. */
+int dname_to_str(char *out, size_t outlen, const uint8_t *name);
+
+/* Validates an uncompressed name at the start of `buf` (no pointers).
+ * Returns its length, or ERR_TRUNCATED, ERR_LABELLEN, ERR_NAMELEN,
+ * ERR_BADLABEL. */
+int dname_check(const uint8_t *buf, size_t buflen);
+
+/* Length in octets of a valid name, including the root label. */
+size_t dname_len(const uint8_t *name);
+
+/* Number of labels, not counting the root ("." has 0). */
+int dname_labels(const uint8_t *name);
+
+/* Lowercases ASCII letters in place (RFC 4343). */
+void dname_lower(uint8_t *name);
+
+/* Copies `name` into `out`, lowercased. Returns the length. */
+size_t dname_copy_lower(uint8_t out[DNAME_MAXLEN], const uint8_t *name);
+
+/* Case-insensitive equality. */
+bool dname_equal(const uint8_t *a, const uint8_t *b);
+
+/* Canonical order (RFC 4034 §6.1): <0, 0, >0 as a sorts before, equal to
+ * or after b. */
+int dname_cmp(const uint8_t *a, const uint8_t *b);
+
+/* True when `name` equals `parent` or lies below it. */
+bool dname_is_subdomain(const uint8_t *name, const uint8_t *parent);
+
+/* The name with its first label removed; "." for ".". Points into name. */
+const uint8_t *dname_parent(const uint8_t *name);
+
+/* The name with its first n labels removed. Points into name. */
+const uint8_t *dname_strip(const uint8_t *name, int n);
+
+/* Number of trailing labels a and b share (case-insensitive). */
+int dname_common_labels(const uint8_t *a, const uint8_t *b);
+
+/* True when the first label is "*" (RFC 4592 wildcard owner). */
+bool dname_is_wildcard(const uint8_t *name);
+
+/* Builds "*.<name>" into out. Returns the length or ERR_NAMELEN. */
+int dname_wildcard_of(uint8_t out[DNAME_MAXLEN], const uint8_t *name);
+
+/* Replaces the suffix `old_suffix` of `name` by `new_suffix` (DNAME
+ * substitution, RFC 6672 §2.2). Returns the length, or ERR_NAMELEN when the
+ * result would be too long (the YXDOMAIN case). */
+int dname_replace_suffix(uint8_t out[DNAME_MAXLEN], const uint8_t *name,
+			 const uint8_t *old_suffix, const uint8_t *new_suffix);
+
+#endif

@@ -1,0 +1,1 @@
+int zonedb_placeholder_;
