@@ -28,7 +28,7 @@ const char *error_str(int code)
 	case ERR_BADTIME: return "signature time out of window";
 	case ERR_TIMEOUT: return "timed out";
 	case ERR_REFUSED: return "refused";
-	case ERR_STATE: return "invalid state";
+	case ERR_BADSTATE: return "invalid state";
 	default: return "unknown error";
 	}
 }

@@ -3,7 +3,8 @@
  *
  * Every function that can fail returns 0 (or a non-negative count) on
  * success and one of these negative codes on failure. Callers propagate
- * them; nothing below server/main.c calls exit().
+ * them; nothing below server/main.c calls exit(). (OpenSSL owns some
+ * ERR_* names, e.g. ERR_STATE: check before adding one.)
  */
 #ifndef TANDEM_DNS_ERROR_H
 #define TANDEM_DNS_ERROR_H
@@ -34,7 +35,7 @@ enum tandem_error {
 	ERR_BADTIME = -22,    /* signature time outside the window */
 	ERR_TIMEOUT = -23,    /* operation timed out */
 	ERR_REFUSED = -24,    /* peer refused */
-	ERR_STATE = -25,      /* operation invalid in the current state */
+	ERR_BADSTATE = -25,   /* operation invalid in the current state */
 	ERR__LAST = -26
 };
 

@@ -1,0 +1,91 @@
+/*
+ * dump.c -- writing a zone version as a zone file.
+ *
+ * ldns prints each RR, so every type it knows comes out in its standard
+ * presentation form and every other type in RFC 3597 generic form, both of
+ * which zone_load_file() reads back to the same wire data.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "dns/dname.h"
+#include "dns/error.h"
+#include "dns/rrtype.h"
+#include "zonedb/load.h"
+
+struct dump_ctx {
+	FILE *out;
+	uint8_t wire[2 + 65535];
+};
+
+static int dump_rr(struct dump_ctx *ctx, const uint8_t *owner,
+		   uint16_t type, uint32_t ttl, const uint8_t *rdata,
+		   uint16_t len)
+{
+	ldns_rr *rr = ldns_rr_new();
+	if (rr == NULL)
+		return ERR_NOMEM;
+	ldns_rr_set_owner(rr, ldns_dname_new_frm_data((uint16_t)dname_len(owner),
+						      owner));
+	ldns_rr_set_type(rr, (ldns_rr_type)type);
+	ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
+	ldns_rr_set_ttl(rr, ttl);
+	ctx->wire[0] = (uint8_t)(len >> 8);
+	ctx->wire[1] = (uint8_t)len;
+	memcpy(ctx->wire + 2, rdata, len);
+	size_t pos = 0;
+	int r = 0;
+	if (ldns_wire2rdf(rr, ctx->wire, 2u + len, &pos) != LDNS_STATUS_OK) {
+		r = ERR_MALFORMED;
+	} else {
+		char *text = ldns_rr2str(rr);
+		if (text == NULL || fputs(text, ctx->out) == EOF)
+			r = text ? ERR_IO : ERR_NOMEM;
+		free(text);
+	}
+	ldns_rr_free(rr);
+	return r;
+}
+
+static int dump_node(const struct zone_node *node, void *arg)
+{
+	struct dump_ctx *ctx = arg;
+	/* SOA first at the apex, so the dump reads like a zone file. */
+	const struct zone_rrset *soa = zone_node_rrset(node, RRTYPE_SOA);
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint16_t i = 0; i < node->nrrsets; i++) {
+			const struct zone_rrset *rs = &node->rrsets[i];
+			if ((pass == 0) != (rs == soa))
+				continue;
+			size_t pos = 0;
+			uint16_t len;
+			const uint8_t *rdata;
+			while ((rdata = zone_rrset_next(rs, &pos, &len))) {
+				int r = dump_rr(ctx, node->owner, rs->type,
+						rs->ttl, rdata, len);
+				if (r != 0)
+					return r;
+			}
+		}
+	}
+	return 0;
+}
+
+int zone_dump(const struct zone_version *v, FILE *out)
+{
+	struct dump_ctx *ctx = malloc(sizeof(*ctx));
+	if (ctx == NULL)
+		return ERR_NOMEM;
+	ctx->out = out;
+	char apex[DNAME_STRLEN];
+	dname_to_str(apex, sizeof(apex), v->apex_name);
+	fprintf(out, "; zone %s serial %u\n", apex, v->serial);
+	int r = zone_walk(v, dump_node, ctx);
+	free(ctx);
+	if (r == 0 && ferror(out))
+		r = ERR_IO;
+	return r;
+}

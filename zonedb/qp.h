@@ -1,0 +1,94 @@
+/*
+ * qp.h -- a copy-on-write qp-trie from byte-string keys to leaf pointers.
+ *
+ * The model is Tony Finch's qp-trie as used by Knot and BIND 9.20: branch
+ * nodes test one nibble of the key and hold a bitmap of which nibbles have
+ * children, so a lookup costs one step per distinguishing nibble, with no
+ * hashing and no attacker-controlled worst case. Keys are ordered like
+ * memcmp() with a shorter key before its extensions, so an in-order walk
+ * is sorted.
+ *
+ * Copy-on-write: a trie is a small value (the root twig). qp_clone() makes
+ * a second trie sharing every node; changes through qp_set()/qp_del() then
+ * copy only the path from the root to the change. Twig arrays and leaves
+ * carry atomic reference counts (number of parent slots pointing at them),
+ * so versions can be released in any order from any thread.
+ *
+ * Leaves are caller objects; the trie asks the caller for a leaf's key and
+ * tells it when a leaf gains or loses a reference (struct qp_ops).
+ */
+#ifndef TANDEM_ZONEDB_QP_H
+#define TANDEM_ZONEDB_QP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define QP_MAXKEY 512
+
+struct qp_ops {
+	/* Writes the key of `leaf` into buf; returns its length. */
+	size_t (*key)(const void *leaf, uint8_t buf[QP_MAXKEY]);
+	/* Adds one reference to `leaf`. */
+	void (*ref)(void *leaf);
+	/* Drops one reference to `leaf` (freeing it at zero). */
+	void (*unref)(void *leaf);
+};
+
+struct qp_twigs;
+
+/* One slot: a branch (bitmap != 0) or a leaf (bitmap == 0, leaf != NULL) or
+ * empty (the root of an empty trie). */
+struct qp_node {
+	uint32_t bitmap;
+	uint32_t offset;          /* branch: nibble index tested */
+	union {
+		struct qp_twigs *twigs;
+		void *leaf;
+	} u;
+};
+
+struct qp_trie {
+	struct qp_node root;
+	size_t count;
+	const struct qp_ops *ops;
+};
+
+/* An empty trie using ops. */
+void qp_init(struct qp_trie *t, const struct qp_ops *ops);
+
+/* Makes `out` a trie with the same contents as `t`, sharing all nodes. */
+void qp_clone(struct qp_trie *out, const struct qp_trie *t);
+
+/* Drops t's references to its nodes (freeing what no other trie shares)
+ * and leaves t empty. */
+void qp_clear(struct qp_trie *t);
+
+/* The leaf with exactly this key, or NULL. */
+void *qp_get(const struct qp_trie *t, const uint8_t *key, size_t len);
+
+/* The leaf with the largest key <= key, or NULL when every key is larger. */
+void *qp_find_le(const struct qp_trie *t, const uint8_t *key, size_t len);
+
+/* Inserts or replaces the leaf for its key (taken from ops->key). The trie
+ * takes over the caller's reference to `leaf`; a replaced leaf loses one.
+ * Returns 0 or ERR_NOMEM (the trie is unchanged then and the caller keeps
+ * its reference). */
+int qp_set(struct qp_trie *t, void *leaf);
+
+/* Removes the leaf with this key. Returns 0, ERR_NOTFOUND or ERR_NOMEM. */
+int qp_del(struct qp_trie *t, const uint8_t *key, size_t len);
+
+/* Calls fn on each leaf whose key starts with `prefix` (all leaves for
+ * len 0), in key order; stops and returns fn's value when non-zero. */
+typedef int (*qp_fn)(void *leaf, void *arg);
+int qp_walk_prefix(const struct qp_trie *t, const uint8_t *prefix,
+		   size_t len, qp_fn fn, void *arg);
+
+/* Number of leaves. */
+size_t qp_count(const struct qp_trie *t);
+
+/* Bytes used by the trie's own nodes (not leaves), counting shared ones. */
+size_t qp_memory(const struct qp_trie *t);
+
+#endif

@@ -1,0 +1,183 @@
+/*
+ * zone.c -- lookups in an immutable zone version.
+ */
+#include "zonedb/zone.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns/dname.h"
+#include "dns/rrtype.h"
+#include "zonedb/node.h"
+
+const struct zone_rrset *zone_node_rrset(const struct zone_node *node,
+					 uint16_t type)
+{
+	for (uint16_t i = 0; i < node->nrrsets; i++) {
+		if (node->rrsets[i].type == type)
+			return &node->rrsets[i];
+		if (node->rrsets[i].type > type)
+			break;
+	}
+	return NULL;
+}
+
+const struct zone_rrset *zone_node_rrsig(const struct zone_node *node,
+					 uint16_t covered)
+{
+	for (uint16_t i = 0; i < node->nrrsets; i++) {
+		const struct zone_rrset *rs = &node->rrsets[i];
+		if (rs->type == RRTYPE_RRSIG && rs->covered == covered)
+			return rs;
+		if (rs->type > RRTYPE_RRSIG)
+			break;
+	}
+	return NULL;
+}
+
+const uint8_t *zone_rrset_next(const struct zone_rrset *set, size_t *pos,
+			       uint16_t *len)
+{
+	if (*pos >= set->size)
+		return NULL;
+	const uint8_t *p = set->rdata + *pos;
+	*len = (uint16_t)(p[0] << 8 | p[1]);
+	*pos += 2u + *len;
+	return p + 2;
+}
+
+static uint32_t read_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+uint32_t zone_soa_minimum(const struct zone_version *v)
+{
+	const struct zone_rrset *soa = zone_node_rrset(v->apex, RRTYPE_SOA);
+	/* SOA rdata ends with SERIAL REFRESH RETRY EXPIRE MINIMUM. */
+	uint16_t len = (uint16_t)(soa->rdata[0] << 8 | soa->rdata[1]);
+	return read_u32(soa->rdata + 2 + len - 4);
+}
+
+uint32_t zone_soa_ttl(const struct zone_version *v)
+{
+	return zone_node_rrset(v->apex, RRTYPE_SOA)->ttl;
+}
+
+const struct zone_node *zone_get(const struct zone_version *v,
+				 const uint8_t *name)
+{
+	uint8_t key[QP_MAXKEY];
+	size_t len = node_key_fold(name, key);
+	return qp_get(&v->tree, key, len);
+}
+
+/* The topmost cut or DNAME on the way from the apex down to `depth`
+ * labels of qname, or NULL. A DNAME redirects only names strictly below
+ * its owner (RFC 6672 §2.3); a cut covers its own name too. */
+static const struct zone_node *find_redirect(const struct zone_version *v,
+					     const uint8_t *qname,
+					     int qlabels, int depth,
+					     enum zone_lookup_kind *kind)
+{
+	for (int d = v->apex_labels; d <= depth; d++) {
+		const struct zone_node *n =
+			zone_get(v, dname_strip(qname, qlabels - d));
+		if (n == NULL)
+			return NULL; /* cannot happen: ancestors exist */
+		if (n->flags & NODE_CUT) {
+			*kind = ZONE_DELEGATION;
+			return n;
+		}
+		if ((n->flags & NODE_DNAME) && d < qlabels) {
+			*kind = ZONE_DNAME;
+			return n;
+		}
+	}
+	return NULL;
+}
+
+void zone_lookup(const struct zone_version *v, const uint8_t *qname,
+		 struct zone_lookup *out)
+{
+	uint8_t key[QP_MAXKEY];
+	size_t klen = node_key_fold(qname, key);
+	const struct zone_node *prev = qp_find_le(&v->tree, key, klen);
+	if (prev == NULL)
+		prev = v->apex; /* qname is at or below the apex */
+	int qlabels = dname_labels(qname);
+
+	const struct zone_node *exact = NULL, *encloser;
+	if (dname_equal(prev->owner, qname)) {
+		exact = encloser = prev;
+	} else {
+		/* Every ancestor of an existing name exists (empty non-
+		 * terminals are nodes), and every existing ancestor of
+		 * qname sorts between it and qname, so the closest
+		 * encloser is the common ancestor of qname and prev. */
+		int common = dname_common_labels(qname, prev->owner);
+		encloser = zone_get(v, dname_strip(qname, qlabels - common));
+		if (encloser == NULL)
+			encloser = v->apex;
+	}
+	out->previous = prev;
+	out->encloser = encloser;
+
+	uint16_t redirect = NODE_CUT | NODE_BELOW_CUT | NODE_BELOW_DNAME;
+	if (!exact)
+		redirect |= NODE_DNAME;
+	if (encloser->flags & redirect) {
+		enum zone_lookup_kind kind;
+		const struct zone_node *n = find_redirect(
+			v, qname, qlabels, dname_labels(encloser->owner), &kind);
+		if (n != NULL) {
+			out->kind = kind;
+			out->node = n;
+			return;
+		}
+	}
+	if (exact) {
+		out->kind = ZONE_FOUND;
+		out->node = exact;
+		return;
+	}
+	uint8_t wild[DNAME_MAXLEN];
+	const struct zone_node *w = NULL;
+	if (dname_wildcard_of(wild, encloser->owner) > 0)
+		w = zone_get(v, wild);
+	out->kind = w ? ZONE_WILDCARD : ZONE_NXDOMAIN;
+	out->node = w;
+}
+
+struct walk_ctx {
+	zone_node_fn fn;
+	void *arg;
+};
+
+static int walk_leaf(void *leaf, void *arg)
+{
+	struct walk_ctx *ctx = arg;
+	return ctx->fn(leaf, ctx->arg);
+}
+
+int zone_walk(const struct zone_version *v, zone_node_fn fn, void *arg)
+{
+	struct walk_ctx ctx = { fn, arg };
+	return qp_walk_prefix(&v->tree, NULL, 0, walk_leaf, &ctx);
+}
+
+void zone_version_ref(struct zone_version *v)
+{
+	__atomic_add_fetch(&v->refs, 1, __ATOMIC_RELAXED);
+}
+
+void zone_version_release(struct zone_version *v)
+{
+	if (v == NULL)
+		return;
+	if (__atomic_sub_fetch(&v->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	qp_clear(&v->tree);
+	free(v);
+}

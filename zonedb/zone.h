@@ -1,0 +1,130 @@
+/*
+ * zone.h -- an immutable version of one zone, and lookups in it.
+ *
+ * A zone_version is built once (zone_builder, or zone_apply of a diff to an
+ * older version) and never changes afterwards, so any number of threads may
+ * read it without locks. Versions derived from one another share every
+ * unchanged node (copy-on-write qp-trie, see qp.h). Deriving versions is
+ * done by one thread at a time; readers only need the version to stay
+ * referenced (RCU or zone_version_ref()).
+ */
+#ifndef TANDEM_ZONEDB_ZONE_H
+#define TANDEM_ZONEDB_ZONE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zonedb/qp.h"
+
+/* An RRset in wire form, ready to copy into a response. `rdata` holds
+ * `count` entries, each a 2-octet big-endian length and that many octets
+ * of uncompressed rdata (names with their case as loaded), in canonical
+ * RR order (RFC 4034 §6.3), without duplicates. */
+struct zone_rrset {
+	uint16_t type;
+	uint16_t count;
+	uint32_t ttl;
+	uint16_t covered;     /* RRSIG sets: the type covered (one set per
+				 covered type, each with its own TTL) */
+	uint32_t size;        /* octets in rdata */
+	const uint8_t *rdata;
+};
+
+/* Node flags. */
+enum {
+	NODE_APEX = 1 << 0,       /* the zone apex */
+	NODE_CUT = 1 << 1,        /* NS here and not the apex: a delegation */
+	NODE_DNAME = 1 << 2,      /* a DNAME RRset here */
+	NODE_BELOW_CUT = 1 << 3,  /* a proper ancestor is a cut (glue or
+				     occluded data) */
+	NODE_BELOW_DNAME = 1 << 4,/* a proper ancestor has a DNAME (occluded) */
+	NODE_WILDCARD = 1 << 5,   /* owner is a wildcard "*.<parent>" */
+};
+
+/* One owner name and its RRsets, sorted by type. An empty non-terminal is
+ * a node with nrrsets == 0. Shared between versions; never modified. */
+struct zone_node {
+	uint32_t refs;            /* atomic: versions sharing this node */
+	uint16_t flags;
+	uint16_t nrrsets;
+	const uint8_t *owner;     /* lowercase wire form */
+	const struct zone_rrset *rrsets;
+};
+
+struct zone_version {
+	uint32_t refs;            /* atomic; see zone_version_ref() */
+	uint8_t apex_name[256];   /* lowercase wire form */
+	size_t apex_len;
+	int apex_labels;
+	uint32_t serial;
+	size_t node_count;        /* nodes incl. empty non-terminals */
+	size_t rr_count;          /* RRs in all RRsets */
+	const struct zone_node *apex;
+	struct qp_trie tree;      /* lowercase names -> struct zone_node */
+};
+
+/* The RRset of `type` at `node`, or NULL. For RRSIG, the first of the
+ * per-covered-type sets. */
+const struct zone_rrset *zone_node_rrset(const struct zone_node *node,
+					 uint16_t type);
+
+/* The RRSIGs at `node` covering `covered`, or NULL. */
+const struct zone_rrset *zone_node_rrsig(const struct zone_node *node,
+					 uint16_t covered);
+
+/* Steps through an RRset's rdata. Start with *pos = 0; returns a pointer to
+ * the next rdata and sets *len, or NULL after the last one. */
+const uint8_t *zone_rrset_next(const struct zone_rrset *set, size_t *pos,
+			       uint16_t *len);
+
+/* The SOA fields of a version (from the apex SOA). */
+uint32_t zone_soa_minimum(const struct zone_version *v);
+uint32_t zone_soa_ttl(const struct zone_version *v);
+
+/* Outcome of zone_lookup(). */
+enum zone_lookup_kind {
+	ZONE_FOUND,       /* node: the name itself (maybe an empty non-
+			     terminal: nrrsets == 0) */
+	ZONE_DELEGATION,  /* node: the topmost zone cut at or above the name
+			     (qname == cut owner when DS is being asked) */
+	ZONE_DNAME,       /* node: the topmost DNAME owner strictly above */
+	ZONE_WILDCARD,    /* node: the wildcard "*.<encloser>" to expand */
+	ZONE_NXDOMAIN,    /* no such name, no wildcard */
+};
+
+struct zone_lookup {
+	enum zone_lookup_kind kind;
+	const struct zone_node *node;
+	const struct zone_node *encloser; /* closest encloser (RFC 4592) */
+	const struct zone_node *previous; /* largest name <= qname in
+					     canonical order */
+};
+
+/* Finds how `qname` (any case, must be at or below the apex) resolves in
+ * version `v`: RFC 1034 §4.3.2 step 3 with RFC 4592 wildcards and RFC 6672
+ * DNAME. Costs O(length of qname) trie steps, plus one step per label
+ * between the apex and a cut or DNAME when there is one. */
+void zone_lookup(const struct zone_version *v, const uint8_t *qname,
+		 struct zone_lookup *out);
+
+/* The node of exactly `name` (any case), or NULL. */
+const struct zone_node *zone_get(const struct zone_version *v,
+				 const uint8_t *name);
+
+/* Calls fn on every node in canonical order (RFC 4034 §6.1); stops and
+ * returns fn's value when non-zero. */
+typedef int (*zone_node_fn)(const struct zone_node *node, void *arg);
+int zone_walk(const struct zone_version *v, zone_node_fn fn, void *arg);
+
+/* Takes one more reference to a version (e.g. for a transfer that streams
+ * it after a newer one is published). Thread-safe. */
+void zone_version_ref(struct zone_version *v);
+
+/* Drops one reference; frees the version and every node no other version
+ * shares when none is left. Thread-safe (reference counts are atomic), but
+ * the publisher must drop its own reference only after the RCU grace
+ * period, when no reader can still reach the version. */
+void zone_version_release(struct zone_version *v);
+
+#endif

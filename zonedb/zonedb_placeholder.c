@@ -1,1 +1,0 @@
-int zonedb_placeholder_;
