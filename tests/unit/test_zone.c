@@ -1,0 +1,676 @@
+/*
+ * test_zone.c -- zone loading, semantic checks, lookups, dump, diff.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dns/dname.h"
+#include "dns/error.h"
+#include "dns/rrtype.h"
+#include "zonedb/load.h"
+#include "zonedb/zone.h"
+#include "zonedb/zonedb.h"
+
+/* ---- helpers ---- */
+
+struct log_capture {
+	char text[8192];
+	int errors, warnings;
+};
+
+static void capture(void *arg, enum zone_log_level level, const char *file,
+		    unsigned long line, const char *msg)
+{
+	struct log_capture *c = arg;
+	size_t used = strlen(c->text);
+	snprintf(c->text + used, sizeof(c->text) - used, "%s:%lu: %s\n",
+		 file ? file : "-", line, msg);
+	if (level == ZONE_LOG_ERROR)
+		c->errors++;
+	else
+		c->warnings++;
+}
+
+static void name(uint8_t out[DNAME_MAXLEN], const char *str)
+{
+	static const uint8_t root[1] = { 0 };
+	ck_assert_int_gt(dname_from_str(out, str, strlen(str), root), 0);
+}
+
+static struct zone_version *load(const char *origin, const char *path,
+				 struct log_capture *log)
+{
+	uint8_t apex[DNAME_MAXLEN];
+	name(apex, origin);
+	struct zone_version *v = NULL;
+	int r = zone_load_file(apex, path, capture, log, &v);
+	if (r != 0)
+		return NULL;
+	return v;
+}
+
+static struct zone_version *load_data(const char *origin, const char *file)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", TEST_DATA_DIR, file);
+	struct log_capture log = { 0 };
+	struct zone_version *v = load(origin, path, &log);
+	ck_assert_msg(v != NULL, "load %s failed:\n%s", path, log.text);
+	return v;
+}
+
+/* Writes text to a temporary file; returns its path (static buffer). */
+static const char *temp_zone(const char *text)
+{
+	static char path[64];
+	snprintf(path, sizeof(path), "/tmp/tandem-test-zone-XXXXXX");
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+/* Loads text as a zone; returns the version or NULL with log filled. */
+static struct zone_version *load_text(const char *origin, const char *text,
+				       struct log_capture *log)
+{
+	const char *path = temp_zone(text);
+	struct zone_version *v = load(origin, path, log);
+	unlink(path);
+	return v;
+}
+
+#define HEAD "$ORIGIN example.com.\n$TTL 300\n" \
+	     "@ IN SOA ns1 host 1 3600 900 86400 60\n" \
+	     "@ IN NS ns1\n" \
+	     "ns1 IN A 192.0.2.1\n"
+
+static void lookup(const struct zone_version *v, const char *qname,
+		   struct zone_lookup *out)
+{
+	uint8_t q[DNAME_MAXLEN];
+	name(q, qname);
+	zone_lookup(v, q, out);
+}
+
+static bool owner_is(const struct zone_node *n, const char *str)
+{
+	uint8_t want[DNAME_MAXLEN];
+	name(want, str);
+	return n != NULL && dname_equal(n->owner, want);
+}
+
+/* ---- loading ---- */
+
+START_TEST(load_every_type)
+{
+	struct zone_version *v = load_data("example.com.", "example.com.zone");
+	ck_assert_uint_eq(v->serial, 2024010101u);
+	ck_assert_uint_eq(v->rr_count, 47);
+	uint16_t types[] = { RRTYPE_SOA, RRTYPE_NS, RRTYPE_MX, RRTYPE_TXT,
+			     RRTYPE_CAA, RRTYPE_DNSKEY, RRTYPE_NSEC3PARAM };
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		ck_assert_ptr_nonnull(zone_node_rrset(v->apex, types[i]));
+	struct {
+		const char *owner;
+		uint16_t type;
+		uint16_t count;
+	} expect[] = {
+		{ "ns1.example.com.", RRTYPE_AAAA, 1 },
+		{ "www.example.com.", RRTYPE_CNAME, 1 },
+		{ "_sip._udp.example.com.", RRTYPE_SRV, 1 },
+		{ "2.0.192.in-addr.example.com.", RRTYPE_PTR, 1 },
+		{ "naptr.example.com.", RRTYPE_NAPTR, 1 },
+		{ "host.example.com.", RRTYPE_HINFO, 1 },
+		{ "host.example.com.", RRTYPE_SSHFP, 1 },
+		{ "host.example.com.", RRTYPE_LOC, 1 },
+		{ "_443._tcp.www.example.com.", RRTYPE_TLSA, 1 },
+		{ "rp.example.com.", RRTYPE_RP, 1 },
+		{ "afs.example.com.", RRTYPE_AFSDB, 1 },
+		{ "uri.example.com.", RRTYPE_URI, 1 },
+		{ "svc.example.com.", RRTYPE_SVCB, 1 },
+		{ "svc.example.com.", RRTYPE_HTTPS, 1 },
+		{ "sig.example.com.", RRTYPE_NSEC, 1 },
+		{ "unknown.example.com.", 65280, 1 },
+		{ "sub.example.com.", RRTYPE_NS, 2 },
+		{ "sub.example.com.", RRTYPE_DS, 1 },
+		{ "dn.example.com.", RRTYPE_DNAME, 1 },
+		{ "weird\\.name.example.com.", RRTYPE_A, 1 },
+		{ "sp\\032ace.example.com.", RRTYPE_A, 1 },
+	};
+	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+		uint8_t owner[DNAME_MAXLEN];
+		name(owner, expect[i].owner);
+		const struct zone_node *n = zone_get(v, owner);
+		ck_assert_msg(n != NULL, "%s missing", expect[i].owner);
+		const struct zone_rrset *rs = zone_node_rrset(n, expect[i].type);
+		ck_assert_msg(rs != NULL, "%s type %u missing", expect[i].owner,
+			      expect[i].type);
+		ck_assert_uint_eq(rs->count, expect[i].count);
+	}
+	/* ftp has its own TTL; RRSIGs are kept per covered type. */
+	uint8_t ftp[DNAME_MAXLEN], sig[DNAME_MAXLEN];
+	name(ftp, "FTP.example.com.");
+	ck_assert_uint_eq(zone_node_rrset(zone_get(v, ftp), RRTYPE_CNAME)->ttl, 600);
+	name(sig, "sig.example.com.");
+	ck_assert_ptr_nonnull(zone_node_rrsig(zone_get(v, sig), RRTYPE_A));
+	ck_assert_ptr_null(zone_node_rrsig(zone_get(v, sig), RRTYPE_AAAA));
+	zone_version_release(v);
+}
+END_TEST
+
+START_TEST(load_directives)
+{
+	char dir[] = "/tmp/tandem-test-incXXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char inc[600], main_path[600];
+	snprintf(inc, sizeof(inc), "%s/inc.zone", dir);
+	snprintf(main_path, sizeof(main_path), "%s/main.zone", dir);
+	FILE *f = fopen(inc, "w");
+	fputs("host 60 IN A 192.0.2.77\n$ORIGIN other.example.com.\nx A 192.0.2.78\n", f);
+	fclose(f);
+	f = fopen(main_path, "w");
+	fputs(HEAD "$INCLUDE inc.zone sub.example.com.\n"
+	      "after IN A 192.0.2.79\n"
+	      "$TTL 1h\n"
+	      "multi IN TXT ( \"a;b\" ; comment\n  \"c\" )\n"
+	      "  IN A 192.0.2.80\n", f);
+	fclose(f);
+	struct log_capture log = { 0 };
+	struct zone_version *v = load("example.com", main_path, &log);
+	ck_assert_msg(v != NULL, "%s", log.text);
+	const char *present[] = { "host.sub.example.com.", "x.other.example.com.",
+				  "after.example.com.", "multi.example.com." };
+	for (size_t i = 0; i < 4; i++) {
+		uint8_t n[DNAME_MAXLEN];
+		name(n, present[i]);
+		ck_assert_msg(zone_get(v, n) != NULL, "%s missing", present[i]);
+	}
+	uint8_t multi[DNAME_MAXLEN];
+	name(multi, "multi.example.com.");
+	const struct zone_node *m = zone_get(v, multi);
+	const struct zone_rrset *txt = zone_node_rrset(m, RRTYPE_TXT);
+	ck_assert_uint_eq(txt->ttl, 3600);
+	/* "a;b" and "c": two strings, the ; inside quotes kept */
+	ck_assert_uint_eq(txt->size, 2 + 4 + 2);
+	ck_assert_ptr_nonnull(zone_node_rrset(m, RRTYPE_A)); /* blank owner */
+	zone_version_release(v);
+	unlink(inc);
+	unlink(main_path);
+	rmdir(dir);
+}
+END_TEST
+
+/* Each semantic error: the zone is refused and the message names the
+ * line. */
+START_TEST(semantic_errors)
+{
+	struct {
+		const char *text;
+		const char *expect;
+	} cases[] = {
+		{ "$ORIGIN example.com.\n@ 300 IN NS ns1\nns1 300 IN A 192.0.2.1\n",
+		  "no SOA" },
+		{ HEAD "@ IN SOA ns2 host 2 3600 900 86400 60\n", "SOA records" },
+		{ "$ORIGIN example.com.\n@ 300 IN SOA ns1 host 1 1 1 1 1\n", "no NS" },
+		{ HEAD "www IN CNAME ns1\nwww IN A 192.0.2.9\n", "CNAME and other data" },
+		{ HEAD "www IN CNAME ns1\nwww IN CNAME ns2\n", "more than one CNAME" },
+		{ HEAD "d IN DNAME a.example.\nd IN DNAME b.example.\n",
+		  "more than one DNAME" },
+		{ HEAD "www.example.net. IN A 192.0.2.9\n", "out of zone data" },
+		{ HEAD "sub IN SOA ns1 host 1 1 1 1 1\n", "outside the zone apex" },
+		{ HEAD "x IN A 999.1.1.1\n", ":6:" },
+		{ HEAD "x IN TXT ( \"a\"\n", "'(' without ')'" },
+		{ HEAD "x IN A 192.0.2.1 )\n", "')' without '('" },
+		{ HEAD "$GENERATE 1-2 x$ A 192.0.2.$\n", "unknown directive" },
+		{ HEAD "$INCLUDE /nonexistent/file\n", "cannot read" },
+		{ HEAD "x CH TXT \"a\"\n", "class CH" },
+		{ HEAD "x IN OPT \\# 0\n", "cannot be zone data" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct log_capture log = { 0 };
+		struct zone_version *v = load_text("example.com", cases[i].text, &log);
+		ck_assert_msg(v == NULL, "case %zu loaded", i);
+		ck_assert_msg(strstr(log.text, cases[i].expect) != NULL,
+			      "case %zu: want '%s' in:\n%s", i, cases[i].expect,
+			      log.text);
+		ck_assert_int_gt(log.errors, 0);
+	}
+}
+END_TEST
+
+START_TEST(semantic_warnings)
+{
+	struct log_capture log = { 0 };
+	struct zone_version *v = load_text("example.com",
+		HEAD "x 300 IN A 192.0.2.1\nx 600 IN A 192.0.2.2\n"
+		"sub IN NS ns.sub\nns.sub IN A 192.0.2.3\nmx.sub IN MX 1 x\n"
+		"x IN A 192.0.2.1\n", &log);
+	ck_assert_msg(v != NULL, "%s", log.text);
+	ck_assert_int_eq(log.errors, 0);
+	ck_assert_int_eq(log.warnings, 2);
+	ck_assert_ptr_nonnull(strstr(log.text, ":7: x.example.com. A: TTL 600"));
+	ck_assert_ptr_nonnull(strstr(log.text, "occluded by the delegation"));
+	uint8_t x[DNAME_MAXLEN];
+	name(x, "x.example.com.");
+	const struct zone_rrset *a = zone_node_rrset(zone_get(v, x), RRTYPE_A);
+	ck_assert_uint_eq(a->ttl, 300);
+	ck_assert_uint_eq(a->count, 2); /* the duplicate is dropped */
+	zone_version_release(v);
+}
+END_TEST
+
+/* ---- lookups ---- */
+
+START_TEST(lookup_rfc4592)
+{
+	struct zone_version *v = load_data("example.", "rfc4592.zone");
+	struct zone_lookup l;
+	/* §2.2.1: synthesized from *.example. */
+	lookup(v, "host3.example.", &l);
+	ck_assert_int_eq(l.kind, ZONE_WILDCARD);
+	ck_assert(owner_is(l.node, "*.example."));
+	ck_assert(owner_is(l.encloser, "example."));
+	lookup(v, "foo.bar.example.", &l);
+	ck_assert_int_eq(l.kind, ZONE_WILDCARD);
+	/* not synthesized */
+	lookup(v, "host1.example.", &l);
+	ck_assert_int_eq(l.kind, ZONE_FOUND);
+	lookup(v, "sub.*.example.", &l);
+	ck_assert_int_eq(l.kind, ZONE_FOUND);
+	/* _tcp.host1.example. is an empty non-terminal: it blocks */
+	lookup(v, "_telnet._tcp.host1.example.", &l);
+	ck_assert_int_eq(l.kind, ZONE_NXDOMAIN);
+	ck_assert(owner_is(l.encloser, "_tcp.host1.example."));
+	lookup(v, "_tcp.host1.example.", &l);
+	ck_assert_int_eq(l.kind, ZONE_FOUND);
+	ck_assert_uint_eq(l.node->nrrsets, 0);
+	lookup(v, "host.subdel.example.", &l);
+	ck_assert_int_eq(l.kind, ZONE_DELEGATION);
+	ck_assert(owner_is(l.node, "subdel.example."));
+	lookup(v, "ghost.*.example.", &l);
+	ck_assert_int_eq(l.kind, ZONE_NXDOMAIN);
+	ck_assert(owner_is(l.encloser, "*.example."));
+	zone_version_release(v);
+}
+END_TEST
+
+START_TEST(lookup_cases)
+{
+	struct zone_version *v = load_data("example.com.", "example.com.zone");
+	struct zone_lookup l;
+	lookup(v, "WWW.Example.COM.", &l);
+	ck_assert_int_eq(l.kind, ZONE_FOUND);
+	ck_assert_ptr_nonnull(zone_node_rrset(l.node, RRTYPE_CNAME));
+	/* delegation: at the cut, below it, and glue below it */
+	lookup(v, "sub.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_DELEGATION);
+	ck_assert(owner_is(l.node, "sub.example.com."));
+	lookup(v, "ns.sub.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_DELEGATION);
+	ck_assert(owner_is(l.node, "sub.example.com."));
+	lookup(v, "nothing.deep.below.sub.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_DELEGATION);
+	lookup(v, "x.other.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_DELEGATION);
+	ck_assert(owner_is(l.node, "other.example.com."));
+	/* glue is reachable by exact get, flagged below the cut */
+	uint8_t glue[DNAME_MAXLEN];
+	name(glue, "ns.sub.example.com.");
+	ck_assert(zone_get(v, glue)->flags & NODE_BELOW_CUT);
+	/* DNAME applies below its owner only */
+	lookup(v, "dn.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_FOUND);
+	lookup(v, "a.b.dn.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_DNAME);
+	ck_assert(owner_is(l.node, "dn.example.com."));
+	/* wildcards */
+	lookup(v, "anything.wild.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_WILDCARD);
+	ck_assert(owner_is(l.node, "*.wild.example.com."));
+	lookup(v, "a.b.wild.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_WILDCARD);
+	lookup(v, "x.cname.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_WILDCARD);
+	ck_assert_ptr_nonnull(zone_node_rrset(l.node, RRTYPE_CNAME));
+	/* the apex wildcard catches the rest, but not below a.ent (an
+	 * empty non-terminal) */
+	lookup(v, "nonexistent.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_WILDCARD);
+	ck_assert(owner_is(l.node, "*.example.com."));
+	lookup(v, "y.a.ent.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_NXDOMAIN);
+	ck_assert(owner_is(l.encloser, "a.ent.example.com."));
+	ck_assert(owner_is(l.previous, "x.a.ent.example.com."));
+	lookup(v, "ent.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_FOUND);
+	ck_assert_uint_eq(l.node->nrrsets, 0);
+	/* escapes */
+	lookup(v, "WEIRD\\.NAME.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_FOUND);
+	lookup(v, "weird.name.example.com.", &l);
+	ck_assert_int_ne(l.kind, ZONE_FOUND);
+	zone_version_release(v);
+}
+END_TEST
+
+START_TEST(lookup_nxdomain_previous)
+{
+	struct log_capture log = { 0 };
+	struct zone_version *v = load_text("example.com",
+		HEAD "b IN A 192.0.2.2\nd IN A 192.0.2.4\nz.d IN A 192.0.2.5\n", &log);
+	ck_assert_msg(v != NULL, "%s", log.text);
+	struct zone_lookup l;
+	lookup(v, "c.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_NXDOMAIN);
+	ck_assert(owner_is(l.previous, "b.example.com."));
+	ck_assert(owner_is(l.encloser, "example.com."));
+	lookup(v, "e.example.com.", &l);
+	ck_assert(owner_is(l.previous, "z.d.example.com."));
+	ck_assert(owner_is(l.encloser, "example.com."));
+	lookup(v, "a.example.com.", &l);
+	ck_assert(owner_is(l.previous, "example.com."));
+	lookup(v, "y.d.example.com.", &l);
+	ck_assert(owner_is(l.previous, "d.example.com."));
+	ck_assert(owner_is(l.encloser, "d.example.com."));
+	zone_version_release(v);
+}
+END_TEST
+
+/* ---- dump, diff, apply ---- */
+
+static void assert_same(const struct zone_version *a, const struct zone_version *b)
+{
+	struct zone_diff d;
+	ck_assert_int_eq(zone_diff_compute(a, b, &d), 0);
+	ck_assert_msg(d.nremoved == 0 && d.nadded == 0,
+		      "versions differ: %zu removed, %zu added", d.nremoved,
+		      d.nadded);
+	zone_diff_free(&d);
+	ck_assert_uint_eq(a->node_count, b->node_count);
+	ck_assert_uint_eq(a->rr_count, b->rr_count);
+}
+
+struct flag_list {
+	uint16_t flags[256];
+	int n;
+};
+
+static int collect_flags(const struct zone_node *n, void *arg)
+{
+	struct flag_list *l = arg;
+	if (l->n < 256)
+		l->flags[l->n++] = n->flags;
+	return 0;
+}
+
+static void assert_same_flags(const struct zone_version *a, const struct zone_version *b)
+{
+	struct flag_list fa = { .n = 0 }, fb = { .n = 0 };
+	zone_walk(a, collect_flags, &fa);
+	zone_walk(b, collect_flags, &fb);
+	ck_assert_int_eq(fa.n, fb.n);
+	for (int i = 0; i < fa.n; i++)
+		ck_assert_uint_eq(fa.flags[i], fb.flags[i]);
+}
+
+START_TEST(dump_roundtrip)
+{
+	struct zone_version *v = load_data("example.com.", "example.com.zone");
+	char path[] = "/tmp/tandem-test-dumpXXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	ck_assert_int_eq(zone_dump(v, f), 0);
+	fclose(f);
+	struct log_capture log = { 0 };
+	struct zone_version *again = load("example.com.", path, &log);
+	ck_assert_msg(again != NULL, "%s", log.text);
+	assert_same(v, again);
+	assert_same_flags(v, again);
+	ck_assert_uint_eq(again->serial, v->serial);
+	unlink(path);
+	zone_version_release(again);
+	zone_version_release(v);
+}
+END_TEST
+
+static const char *zone_v1 = HEAD
+	"a IN A 192.0.2.10\n"
+	"a IN A 192.0.2.11\n"
+	"b.c.d IN TXT \"deep\"\n"
+	"*.w IN A 192.0.2.12\n"
+	"ttl 300 IN A 192.0.2.13\n"
+	"sub IN NS ns.sub\n"
+	"ns.sub IN A 192.0.2.14\n"
+	"glue.later IN A 192.0.2.15\n"
+	"mx.later IN MX 10 a\n";
+
+static const char *zone_v2 = "$ORIGIN example.com.\n$TTL 300\n"
+	"@ IN SOA ns1 host 2 3600 900 86400 60\n"
+	"@ IN NS ns1\n"
+	"ns1 IN A 192.0.2.1\n"
+	"a IN A 192.0.2.10\n"
+	"a IN A 192.0.2.99\n"
+	"new.deep.name IN A 192.0.2.16\n"
+	"ttl 900 IN A 192.0.2.13\n"
+	"ns.sub IN A 192.0.2.14\n"
+	"later IN NS ns.example.net.\n"
+	"glue.later IN A 192.0.2.15\n"
+	"mx.later IN MX 10 a\n";
+
+START_TEST(diff_apply)
+{
+	struct log_capture log = { 0 };
+	struct zone_version *v1 = load_text("example.com", zone_v1, &log);
+	struct zone_version *v2 = load_text("example.com", zone_v2, &log);
+	ck_assert_msg(v1 && v2, "%s", log.text);
+	struct zone_diff d;
+	ck_assert_int_eq(zone_diff_compute(v1, v2, &d), 0);
+	ck_assert_int_eq(d.removed[0].type, RRTYPE_SOA);
+	ck_assert_int_eq(d.added[0].type, RRTYPE_SOA);
+	struct zone_version *v3 = NULL;
+	ck_assert_int_eq(zone_apply(v1, &d, capture, &log, &v3), 0);
+	ck_assert_uint_eq(v3->serial, 2);
+	assert_same(v3, v2);
+	assert_same_flags(v3, v2);
+	/* v1 is untouched and still answers as before */
+	ck_assert_uint_eq(v1->serial, 1);
+	struct zone_lookup l;
+	lookup(v1, "x.w.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_WILDCARD);
+	lookup(v3, "x.w.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_NXDOMAIN);
+	lookup(v1, "mx.later.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_FOUND);
+	lookup(v3, "mx.later.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_DELEGATION);
+	/* the reverse difference takes v3 back to v1 */
+	struct zone_diff back;
+	ck_assert_int_eq(zone_diff_compute(v3, v1, &back), 0);
+	struct zone_version *v4 = NULL;
+	ck_assert_int_eq(zone_apply(v3, &back, capture, &log, &v4), 0);
+	assert_same(v4, v1);
+	assert_same_flags(v4, v1);
+	zone_diff_free(&back);
+	zone_diff_free(&d);
+	/* release in an order that leaves shared nodes to the last one */
+	zone_version_release(v3);
+	zone_version_release(v1);
+	zone_version_release(v4);
+	zone_version_release(v2);
+}
+END_TEST
+
+START_TEST(apply_strict)
+{
+	struct log_capture log = { 0 };
+	struct zone_version *v1 = load_text("example.com", zone_v1, &log);
+	ck_assert(v1 != NULL);
+	uint8_t owner[DNAME_MAXLEN], other[DNAME_MAXLEN];
+	name(owner, "a.example.com.");
+	name(other, "x.example.net.");
+	uint8_t addr[4] = { 192, 0, 2, 200 };
+	/* removing an RR that does not exist */
+	struct zone_diff d = { 0 };
+	zone_diff_add(&d, false, owner, RRTYPE_A, 300, addr, 4);
+	struct zone_version *out = NULL;
+	ck_assert_int_eq(zone_apply(v1, &d, capture, &log, &out), ERR_SEMANTIC);
+	ck_assert_ptr_nonnull(strstr(log.text, "does not exist"));
+	zone_diff_free(&d);
+	/* adding out-of-zone data */
+	memset(&d, 0, sizeof(d));
+	zone_diff_add(&d, true, other, RRTYPE_A, 300, addr, 4);
+	ck_assert_int_eq(zone_apply(v1, &d, capture, &log, &out), ERR_SEMANTIC);
+	ck_assert_ptr_nonnull(strstr(log.text, "out of zone"));
+	zone_diff_free(&d);
+	/* adding a CNAME beside data */
+	memset(&d, 0, sizeof(d));
+	uint8_t target[DNAME_MAXLEN];
+	int tlen = dname_from_str(target, "t.example.", 10, NULL);
+	zone_diff_add(&d, true, owner, RRTYPE_CNAME, 300, target, (uint16_t)tlen);
+	ck_assert_int_eq(zone_apply(v1, &d, capture, &log, &out), ERR_SEMANTIC);
+	ck_assert_ptr_nonnull(strstr(log.text, "CNAME and other data"));
+	zone_diff_free(&d);
+	zone_version_release(v1);
+}
+END_TEST
+
+/* A 1-record change to a larger zone shares all the other nodes. */
+START_TEST(apply_shares_nodes)
+{
+	struct zone_builder *b;
+	uint8_t apex[DNAME_MAXLEN];
+	name(apex, "example.com.");
+	b = zone_builder_new(apex);
+	uint8_t soa[64];
+	size_t pos = 0;
+	uint8_t ns1[DNAME_MAXLEN];
+	int nlen = dname_from_str(ns1, "ns1.example.com.", 16, NULL);
+	memcpy(soa, ns1, (size_t)nlen);
+	pos = (size_t)nlen;
+	memcpy(soa + pos, ns1, (size_t)nlen);
+	pos += (size_t)nlen;
+	uint8_t nums[20] = { 0, 0, 0, 1, 0, 0, 14, 16, 0, 0, 3, 132, 0, 1, 81, 128, 0, 0, 0, 60 };
+	memcpy(soa + pos, nums, 20);
+	pos += 20;
+	ck_assert_int_eq(zone_builder_add(b, apex, RRTYPE_SOA, 300, soa, (uint16_t)pos,
+					  NULL, 0, NULL, NULL), 0);
+	ck_assert_int_eq(zone_builder_add(b, apex, RRTYPE_NS, 300, ns1, (uint16_t)nlen,
+					  NULL, 0, NULL, NULL), 0);
+	for (int i = 0; i < 20000; i++) {
+		char label[32];
+		uint8_t owner[DNAME_MAXLEN];
+		snprintf(label, sizeof(label), "host%d", i);
+		ck_assert_int_gt(dname_from_str(owner, label, strlen(label), apex), 0);
+		uint8_t addr[4] = { 10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i };
+		ck_assert_int_eq(zone_builder_add(b, owner, RRTYPE_A, 300, addr, 4,
+						  NULL, 0, NULL, NULL), 0);
+	}
+	struct zone_version *v1 = NULL, *v2 = NULL;
+	ck_assert_int_eq(zone_builder_finish(b, NULL, NULL, &v1), 0);
+	ck_assert_uint_eq(v1->node_count, 20001);
+
+	struct zone_diff d = { 0 };
+	uint8_t soa2[64];
+	memcpy(soa2, soa, pos);
+	soa2[2 * nlen + 3] = 2;
+	uint8_t h5[DNAME_MAXLEN];
+	name(h5, "host5.example.com.");
+	uint8_t old_addr[4] = { 10, 0, 0, 5 }, new_addr[4] = { 10, 9, 9, 9 };
+	zone_diff_add(&d, false, apex, RRTYPE_SOA, 300, soa, (uint16_t)pos);
+	zone_diff_add(&d, false, h5, RRTYPE_A, 300, old_addr, 4);
+	zone_diff_add(&d, true, apex, RRTYPE_SOA, 300, soa2, (uint16_t)pos);
+	zone_diff_add(&d, true, h5, RRTYPE_A, 300, new_addr, 4);
+	ck_assert_int_eq(zone_apply(v1, &d, NULL, NULL, &v2), 0);
+	ck_assert_uint_eq(v2->serial, 2);
+	/* all but two nodes are the very same objects */
+	uint8_t h7[DNAME_MAXLEN];
+	name(h7, "host7.example.com.");
+	ck_assert_ptr_eq(zone_get(v1, h7), zone_get(v2, h7));
+	ck_assert_ptr_ne(zone_get(v1, h5), zone_get(v2, h5));
+	struct zone_diff check;
+	ck_assert_int_eq(zone_diff_compute(v1, v2, &check), 0);
+	ck_assert_uint_eq(check.nremoved, 2);
+	ck_assert_uint_eq(check.nadded, 2);
+	zone_diff_free(&check);
+	zone_diff_free(&d);
+	zone_version_release(v1);
+	zone_version_release(v2);
+}
+END_TEST
+
+START_TEST(zonedb_longest_match)
+{
+	struct zonedb db;
+	zonedb_init(&db);
+	const char *apexes[] = { "example.com.", "sub.example.com.", "org." };
+	for (int i = 0; i < 3; i++) {
+		uint8_t a[DNAME_MAXLEN];
+		struct zonedb_entry *e;
+		name(a, apexes[i]);
+		ck_assert_int_eq(zonedb_add(&db, a, &e), 0);
+		ck_assert_int_eq(zonedb_add(&db, a, &e), ERR_EXISTS);
+	}
+	struct {
+		const char *q, *zone;
+	} cases[] = {
+		{ "www.example.com.", "example.com." },
+		{ "a.b.SUB.example.com.", "sub.example.com." },
+		{ "sub.example.com.", "sub.example.com." },
+		{ "example.com.", "example.com." },
+		{ "x.org.", "org." },
+		{ "com.", NULL },
+		{ "example.net.", NULL },
+		{ ".", NULL },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t q[DNAME_MAXLEN];
+		name(q, cases[i].q);
+		struct zonedb_entry *e = zonedb_find(&db, q);
+		if (cases[i].zone == NULL) {
+			ck_assert_ptr_null(e);
+		} else {
+			ck_assert_ptr_nonnull(e);
+			ck_assert_str_eq(e->name, cases[i].zone);
+		}
+	}
+	ck_assert_uint_eq(zonedb_count(&db), 3);
+	uint8_t sub[DNAME_MAXLEN], q[DNAME_MAXLEN];
+	name(sub, "sub.example.com.");
+	struct zonedb_entry *gone = zonedb_remove(&db, sub);
+	ck_assert_ptr_nonnull(gone);
+	zonedb_entry_free(gone);
+	name(q, "a.sub.example.com.");
+	ck_assert_str_eq(zonedb_find(&db, q)->name, "example.com.");
+	zonedb_clear(&db);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("zone");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, load_every_type);
+	tcase_add_test(tc, load_directives);
+	tcase_add_test(tc, semantic_errors);
+	tcase_add_test(tc, semantic_warnings);
+	tcase_add_test(tc, lookup_rfc4592);
+	tcase_add_test(tc, lookup_cases);
+	tcase_add_test(tc, lookup_nxdomain_previous);
+	tcase_add_test(tc, dump_roundtrip);
+	tcase_add_test(tc, diff_apply);
+	tcase_add_test(tc, apply_strict);
+	tcase_add_test(tc, apply_shares_nodes);
+	tcase_add_test(tc, zonedb_longest_match);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
