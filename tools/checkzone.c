@@ -1,15 +1,17 @@
 /*
  * tandem-checkzone -- load a zone file as tandemd would and report.
  *
- *   tandem-checkzone [-p] ORIGIN FILE
+ *   tandem-checkzone [-p] [-v] ORIGIN FILE
  *
  * Exit 0 with a one-line summary for a good zone (with -p, the zone in
- * canonical form instead); exit 1 with `file:line: message` lines for a
- * bad one; exit 2 for bad usage.
+ * canonical form instead; with -v, also load time and memory); exit 1 with
+ * `file:line: message` lines for a bad one; exit 2 for bad usage.
  */
 #include <stdbool.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dns/dname.h"
@@ -31,17 +33,32 @@ static void print_log(void *arg, enum zone_log_level level, const char *file,
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: tandem-checkzone [-p] ORIGIN FILE\n");
+	fprintf(stderr, "usage: tandem-checkzone [-p] [-v] ORIGIN FILE\n");
+}
+
+/* Prints the VmRSS and VmHWM lines of /proc/self/status. */
+static void print_memory(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "VmRSS:", 6) == 0 || strncmp(line, "VmHWM:", 6) == 0)
+			fputs(line, stdout);
+	if (f)
+		fclose(f);
 }
 
 int main(int argc, char **argv)
 {
-	bool print = false;
+	bool print = false, verbose = false;
 	int opt;
-	while ((opt = getopt(argc, argv, "pV")) != -1) {
+	while ((opt = getopt(argc, argv, "pvV")) != -1) {
 		switch (opt) {
 		case 'p':
 			print = true;
+			break;
+		case 'v':
+			verbose = true;
 			break;
 		case 'V':
 			printf("tandem-checkzone %s\n", TANDEM_VERSION);
@@ -65,7 +82,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct zone_version *v = NULL;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int r = zone_load_file(apex, file, print_log, NULL, &v);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (r != 0) {
 		fprintf(stderr, "%s: zone %s not loaded: %s\n", file, origin,
 			error_str(r));
@@ -80,6 +100,16 @@ int main(int argc, char **argv)
 		dname_to_str(name, sizeof(name), v->apex_name);
 		printf("zone %s: serial %u, %zu names, %zu RRs\n", name,
 		       v->serial, v->node_count, v->rr_count);
+		if (verbose) {
+			printf("load time: %.3f s\n",
+			       (double)(t1.tv_sec - t0.tv_sec) +
+				       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+			printf("trie nodes: %zu bytes\n", qp_memory(&v->tree));
+			/* Give the loader's freed memory back, so VmRSS is
+			 * what the loaded zone costs. */
+			malloc_trim(0);
+			print_memory();
+		}
 	}
 	zone_version_release(v);
 	return r == 0 ? 0 : 1;
