@@ -5,9 +5,12 @@
  * presentation form and every other type in RFC 3597 generic form, both of
  * which zone_load_file() reads back to the same wire data.
  */
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ldns/ldns.h>
 
@@ -87,5 +90,46 @@ int zone_dump(const struct zone_version *v, FILE *out)
 	free(ctx);
 	if (r == 0 && ferror(out))
 		r = ERR_IO;
+	return r;
+}
+
+int zone_dump_file(const struct zone_version *v, const char *path)
+{
+	size_t plen = strlen(path);
+	char *tmp = malloc(plen + 16);
+	char *dir = strdup(path);
+	if (tmp == NULL || dir == NULL) {
+		free(tmp);
+		free(dir);
+		return ERR_NOMEM;
+	}
+	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+	int r = ERR_IO;
+	int fd = mkstemp(tmp);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL) {
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	r = zone_dump(v, f);
+	if (r == 0 && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+		r = ERR_IO;
+	if (fclose(f) != 0 && r == 0)
+		r = ERR_IO;
+	if (r == 0 && rename(tmp, path) != 0)
+		r = ERR_IO;
+	if (r != 0) {
+		unlink(tmp);
+		goto out;
+	}
+	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
+	if (dfd < 0 || fsync(dfd) != 0)
+		r = ERR_IO;
+	if (dfd >= 0)
+		close(dfd);
+out:
+	free(tmp);
+	free(dir);
 	return r;
 }

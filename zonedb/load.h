@@ -58,6 +58,11 @@ int zone_load_file(const uint8_t *apex, const char *path, zone_log_fn log,
  * Returns 0 or ERR_IO. */
 int zone_dump(const struct zone_version *v, FILE *out);
 
+/* Writes a version to `path` atomically: a temporary file beside it,
+ * fsync, rename over path, fsync of the directory. A crash at any moment
+ * leaves either the old file or the new one. Returns 0, ERR_IO, ERR_NOMEM. */
+int zone_dump_file(const struct zone_version *v, const char *path);
+
 /* One RR of a difference. */
 struct zone_change_rr {
 	const uint8_t *owner;     /* wire form */

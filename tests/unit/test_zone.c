@@ -438,6 +438,34 @@ START_TEST(dump_roundtrip)
 }
 END_TEST
 
+START_TEST(dump_file_atomic)
+{
+	struct zone_version *v = load_data("example.", "rfc4592.zone");
+	char dir[] = "/tmp/tandem-test-dumpdirXXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/example.zone", dir);
+	FILE *f = fopen(path, "w");
+	fputs("old content\n", f);
+	fclose(f);
+	ck_assert_int_eq(zone_dump_file(v, path), 0);
+	struct log_capture log = { 0 };
+	struct zone_version *again = load("example.", path, &log);
+	ck_assert_msg(again != NULL, "%s", log.text);
+	assert_same(v, again);
+	/* nothing else is left in the directory */
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "test $(ls -A %s | wc -l) -eq 1", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	/* an unwritable place fails cleanly */
+	ck_assert_int_eq(zone_dump_file(v, "/nonexistent/dir/x.zone"), ERR_IO);
+	unlink(path);
+	rmdir(dir);
+	zone_version_release(again);
+	zone_version_release(v);
+}
+END_TEST
+
 static const char *zone_v1 = HEAD
 	"a IN A 192.0.2.10\n"
 	"a IN A 192.0.2.11\n"
@@ -663,6 +691,7 @@ int main(void)
 	tcase_add_test(tc, lookup_cases);
 	tcase_add_test(tc, lookup_nxdomain_previous);
 	tcase_add_test(tc, dump_roundtrip);
+	tcase_add_test(tc, dump_file_atomic);
 	tcase_add_test(tc, diff_apply);
 	tcase_add_test(tc, apply_strict);
 	tcase_add_test(tc, apply_shares_nodes);
