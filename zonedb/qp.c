@@ -393,3 +393,47 @@ size_t qp_memory(const struct qp_trie *t)
 {
 	return memory(&t->root);
 }
+
+void qp_iter_init(struct qp_iter *it, const struct qp_trie *t)
+{
+	it->depth = 0;
+	it->started = false;
+	if (!is_empty(&t->root)) {
+		it->stack[0] = &t->root;
+		it->index[0] = 0;
+		it->depth = 1;
+	}
+}
+
+void *qp_iter_next(struct qp_iter *it)
+{
+	/* The stack holds the path to the last leaf returned; index[d] is
+	 * the twig taken at branch stack[d]. Advance to the next twig,
+	 * climbing while a branch is exhausted, then descend leftmost. */
+	if (it->started) {
+		for (;;) {
+			it->depth--; /* pop the leaf */
+			if (it->depth <= 0)
+				return NULL;
+			const struct qp_node *b = it->stack[it->depth - 1];
+			unsigned next = it->index[it->depth - 1] + 1;
+			if (next < twig_count(b)) {
+				it->index[it->depth - 1] = next;
+				it->stack[it->depth] = &b->u.twigs->nodes[next];
+				it->depth++;
+				break;
+			}
+		}
+	} else {
+		if (it->depth == 0)
+			return NULL;
+		it->started = true;
+	}
+	const struct qp_node *n = it->stack[it->depth - 1];
+	while (is_branch(n)) {
+		it->index[it->depth - 1] = 0;
+		n = &n->u.twigs->nodes[0];
+		it->stack[it->depth++] = n;
+	}
+	return n->u.leaf;
+}

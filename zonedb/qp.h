@@ -85,6 +85,22 @@ typedef int (*qp_fn)(void *leaf, void *arg);
 int qp_walk_prefix(const struct qp_trie *t, const uint8_t *prefix,
 		   size_t len, qp_fn fn, void *arg);
 
+/* A resumable in-order walk (for streaming a whole zone out). The trie
+ * must not change while an iterator is in use; a version's trie never
+ * does. */
+struct qp_iter {
+	const struct qp_node *stack[QP_MAXKEY * 2 + 2];
+	unsigned index[QP_MAXKEY * 2 + 2];
+	int depth;
+	bool started;
+};
+
+/* Starts an iteration over every leaf of t. */
+void qp_iter_init(struct qp_iter *it, const struct qp_trie *t);
+
+/* The next leaf in key order, or NULL at the end. */
+void *qp_iter_next(struct qp_iter *it);
+
 /* Number of leaves. */
 size_t qp_count(const struct qp_trie *t);
 

@@ -167,6 +167,16 @@ int zone_walk(const struct zone_version *v, zone_node_fn fn, void *arg)
 	return qp_walk_prefix(&v->tree, NULL, 0, walk_leaf, &ctx);
 }
 
+void zone_iter_init(struct zone_iter *it, const struct zone_version *v)
+{
+	qp_iter_init(&it->qp, &v->tree);
+}
+
+const struct zone_node *zone_iter_next(struct zone_iter *it)
+{
+	return qp_iter_next(&it->qp);
+}
+
 void zone_version_ref(struct zone_version *v)
 {
 	__atomic_add_fetch(&v->refs, 1, __ATOMIC_RELAXED);

@@ -117,6 +117,16 @@ const struct zone_node *zone_get(const struct zone_version *v,
 typedef int (*zone_node_fn)(const struct zone_node *node, void *arg);
 int zone_walk(const struct zone_version *v, zone_node_fn fn, void *arg);
 
+/* A resumable walk over a version's nodes in canonical order. */
+struct zone_iter {
+	struct qp_iter qp;
+};
+
+void zone_iter_init(struct zone_iter *it, const struct zone_version *v);
+
+/* The next node, or NULL at the end. */
+const struct zone_node *zone_iter_next(struct zone_iter *it);
+
 /* Takes one more reference to a version (e.g. for a transfer that streams
  * it after a newer one is published). Thread-safe. */
 void zone_version_ref(struct zone_version *v);

@@ -168,6 +168,25 @@ START_TEST(random_against_model)
 	qp_walk_prefix(&t, NULL, 0, walk_check, &w);
 	ck_assert_int_eq(w.count, (int)m.count);
 	ck_assert(w.sorted);
+	/* the resumable iterator visits the same leaves in the same order */
+	static struct qp_iter it;
+	struct walk_state wi = { .sorted = true };
+	qp_iter_init(&it, &t);
+	void *leaf;
+	while ((leaf = qp_iter_next(&it)) != NULL)
+		walk_check(leaf, &wi);
+	ck_assert_int_eq(wi.count, (int)m.count);
+	ck_assert(wi.sorted);
+	ck_assert_ptr_null(qp_iter_next(&it));
+	qp_clear(&t);
+	/* empty and single-leaf tries */
+	qp_iter_init(&it, &t);
+	ck_assert_ptr_null(qp_iter_next(&it));
+	struct item *one = item_new((const uint8_t *)"k", 1);
+	qp_set(&t, one);
+	qp_iter_init(&it, &t);
+	ck_assert_ptr_eq(qp_iter_next(&it), one);
+	ck_assert_ptr_null(qp_iter_next(&it));
 	qp_clear(&t);
 	ck_assert_int_eq(live_items, 0);
 }
