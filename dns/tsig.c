@@ -78,6 +78,15 @@ size_t tsig_mac_len(enum tsig_algorithm alg)
 	return algorithms[alg].mac_len;
 }
 
+size_t tsig_space(const struct tsig_key *key)
+{
+	const struct algorithm_info *a = &algorithms[key->algorithm];
+	/* owner, type/class/ttl/rdlength, algorithm, time/fudge/mac size,
+	 * MAC, original id/error/other length; BADTIME's 6 other octets */
+	return dname_len(key->name) + 10 + dname_len(a->dname) + 10 +
+	       a->mac_len + 6 + 6;
+}
+
 int tsig_key_init(struct tsig_key *key, const char *name, const char *alg,
 		  const char *secret_b64)
 {

@@ -49,6 +49,9 @@ const uint8_t *tsig_algorithm_dname(enum tsig_algorithm alg);
 /* Full MAC length of the algorithm, in octets. */
 size_t tsig_mac_len(enum tsig_algorithm alg);
 
+/* Octets a signed TSIG RR with this key takes (to reserve room for it). */
+size_t tsig_space(const struct tsig_key *key);
+
 /* Fills a key from its name (presentation form), algorithm name and
  * base64 secret. Returns 0, or ERR_SYNTAX naming nothing (the caller says
  * which field), ERR_LIMIT for a secret too long. */
