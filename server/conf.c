@@ -1,0 +1,687 @@
+/*
+ * conf.c -- the tandemd configuration file.
+ */
+#include "server/conf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dns/error.h"
+
+#define CONF_MAX_LINE 4096
+#define CONF_MAX_FILE (16 * 1024 * 1024)
+
+enum clause { CLAUSE_NONE, CLAUSE_SERVER, CLAUSE_ZONE };
+
+/* Parser state for one file. */
+struct parser {
+	struct conf *conf;
+	const char *file;
+	unsigned long line;
+	char *dir; /* directory of the config file */
+	enum clause clause;
+	struct conf_zone *zone; /* the open zone clause, or NULL */
+	bool listen_set;
+	bool identity_set;
+	bool version_set;
+	uint32_t seen; /* server keys given, bit per key */
+	int errors;
+	bool nomem;
+	conf_error_fn err;
+	void *arg;
+};
+
+static void report(struct parser *p, unsigned long line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void report(struct parser *p, unsigned long line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->errors++;
+	if (p->err)
+		p->err(p->arg, p->file, line, msg);
+}
+
+static char *dup_str(struct parser *p, const char *s)
+{
+	char *d = strdup(s);
+	if (d == NULL)
+		p->nomem = true;
+	return d;
+}
+
+/* An absolute path for `value`: as is when it starts with '/', else joined
+ * to the config file's directory. */
+static char *resolve_path(struct parser *p, const char *value)
+{
+	if (value[0] == '/' || p->dir == NULL)
+		return dup_str(p, value);
+	size_t len = strlen(p->dir) + 1 + strlen(value) + 1;
+	char *out = malloc(len);
+	if (out == NULL) {
+		p->nomem = true;
+		return NULL;
+	}
+	snprintf(out, len, "%s/%s", p->dir, value);
+	return out;
+}
+
+/* Parses a decimal unsigned integer in [min, max]. */
+static int parse_uint(const char *s, unsigned long min, unsigned long max,
+		      unsigned long *out)
+{
+	if (*s < '0' || *s > '9')
+		return ERR_SYNTAX;
+	errno = 0;
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return ERR_SYNTAX;
+	*out = v;
+	return 0;
+}
+
+int conf_parse_listen(const char *str, uint16_t default_port,
+		      struct conf_listen *out)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *at = strrchr(str, '@');
+	size_t hostlen = at ? (size_t)(at - str) : strlen(str);
+	if (hostlen == 0 || hostlen >= sizeof(host))
+		return ERR_SYNTAX;
+	memcpy(host, str, hostlen);
+	host[hostlen] = '\0';
+
+	unsigned long port = default_port;
+	if (at != NULL && parse_uint(at + 1, 0, 65535, &port) != 0)
+		return ERR_SYNTAX;
+
+	memset(out, 0, sizeof(*out));
+	struct sockaddr_in *sin = (struct sockaddr_in *)&out->addr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->addr;
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		out->addrlen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		out->addrlen = sizeof(*sin6);
+	} else {
+		return ERR_SYNTAX;
+	}
+	snprintf(out->text, sizeof(out->text), "%s@%lu", host, port);
+	return 0;
+}
+
+/* ---- server clause ---------------------------------------------------- */
+
+typedef void (*key_fn)(struct parser *p, const char *key, const char *value);
+
+static void key_listen(struct parser *p, const char *key, const char *value)
+{
+	struct conf *c = p->conf;
+	struct conf_listen l;
+	if (conf_parse_listen(value, CONF_DEFAULT_PORT, &l) != 0) {
+		report(p, p->line,
+		       "bad listen address '%s' (expected address[@port])",
+		       value);
+		return;
+	}
+	struct conf_listen *n =
+	    realloc(c->listens, (c->nlistens + 1) * sizeof(*n));
+	if (n == NULL) {
+		p->nomem = true;
+		return;
+	}
+	c->listens = n;
+	c->listens[c->nlistens++] = l;
+	p->listen_set = true;
+}
+
+static void key_workers(struct parser *p, const char *key, const char *value)
+{
+	unsigned long v;
+	if (parse_uint(value, 1, CONF_MAX_WORKERS, &v) != 0) {
+		report(p, p->line, "bad %s '%s' (expected 1 to %d)", key, value,
+		       CONF_MAX_WORKERS);
+		return;
+	}
+	p->conf->workers = (unsigned)v;
+}
+
+/* identity and version: a TXT string, or "hide" (or "") to refuse. */
+static void set_txt(struct parser *p, const char *key, const char *value,
+		    char **slot)
+{
+	free(*slot);
+	*slot = NULL;
+	if (strcmp(value, "hide") == 0 || value[0] == '\0')
+		return;
+	if (strlen(value) > CONF_MAX_TXT) {
+		report(p, p->line, "%s longer than %d characters", key,
+		       CONF_MAX_TXT);
+		return;
+	}
+	*slot = dup_str(p, value);
+}
+
+static void key_identity(struct parser *p, const char *key, const char *value)
+{
+	p->identity_set = true;
+	set_txt(p, key, value, &p->conf->identity);
+}
+
+static void key_version(struct parser *p, const char *key, const char *value)
+{
+	p->version_set = true;
+	set_txt(p, key, value, &p->conf->version);
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* nsid: "0x" and hex digits, or a string taken as is (as Knot does). */
+static void key_nsid(struct parser *p, const char *key, const char *value)
+{
+	struct conf *c = p->conf;
+	size_t len = strlen(value);
+	c->nsid_len = 0;
+	if (len > 2 && value[0] == '0' &&
+	    (value[1] == 'x' || value[1] == 'X')) {
+		const char *hex = value + 2;
+		size_t hexlen = len - 2;
+		if (hexlen % 2 != 0 || hexlen / 2 > CONF_MAX_NSID) {
+			report(p, p->line, "bad nsid '%s'", value);
+			return;
+		}
+		for (size_t i = 0; i < hexlen / 2; i++) {
+			int hi = hex_value(hex[2 * i]);
+			int lo = hex_value(hex[2 * i + 1]);
+			if (hi < 0 || lo < 0) {
+				report(p, p->line, "bad nsid '%s'", value);
+				return;
+			}
+			c->nsid[i] = (uint8_t)(hi << 4 | lo);
+		}
+		c->nsid_len = hexlen / 2;
+		return;
+	}
+	if (len > CONF_MAX_NSID) {
+		report(p, p->line, "nsid longer than %d octets", CONF_MAX_NSID);
+		return;
+	}
+	memcpy(c->nsid, value, len);
+	c->nsid_len = len;
+}
+
+static void key_edns_size(struct parser *p, const char *key, const char *value)
+{
+	unsigned long v;
+	/* RFC 6891 §6.2.5: values below 512 are treated as 512. We accept
+	 * 512 to 4096, the range NSD and Knot document. */
+	if (parse_uint(value, 512, 4096, &v) != 0) {
+		report(p, p->line, "bad %s '%s' (expected 512 to 4096)", key,
+		       value);
+		return;
+	}
+	p->conf->edns_buffer_size = (uint16_t)v;
+}
+
+static void key_tcp_idle(struct parser *p, const char *key, const char *value)
+{
+	unsigned long v;
+	if (parse_uint(value, 1, 3600, &v) != 0) {
+		report(p, p->line, "bad %s '%s' (expected 1 to 3600 seconds)",
+		       key, value);
+		return;
+	}
+	p->conf->tcp_idle_timeout = (unsigned)v;
+}
+
+static void key_tcp_max(struct parser *p, const char *key, const char *value)
+{
+	unsigned long v;
+	if (parse_uint(value, 1, 1000000, &v) != 0) {
+		report(p, p->line, "bad %s '%s' (expected 1 to 1000000)", key,
+		       value);
+		return;
+	}
+	p->conf->tcp_max_clients = (unsigned)v;
+}
+
+static void key_log_level(struct parser *p, const char *key, const char *value)
+{
+	if (log_level_from_str(value, &p->conf->log_level) != 0)
+		report(p, p->line,
+		       "bad %s '%s' (expected error, warning, info or debug)",
+		       key, value);
+}
+
+static void key_storage(struct parser *p, const char *key, const char *value)
+{
+	free(p->conf->storage);
+	p->conf->storage = resolve_path(p, value);
+}
+
+static void key_pidfile(struct parser *p, const char *key, const char *value)
+{
+	free(p->conf->pidfile);
+	p->conf->pidfile = resolve_path(p, value);
+}
+
+struct key_def {
+	const char *name;
+	key_fn fn;
+	bool repeatable;
+};
+
+static const struct key_def server_keys[] = {
+    {"listen", key_listen, true},
+    {"workers", key_workers, false},
+    {"identity", key_identity, false},
+    {"version", key_version, false},
+    {"nsid", key_nsid, false},
+    {"edns-buffer-size", key_edns_size, false},
+    {"tcp-idle-timeout", key_tcp_idle, false},
+    {"tcp-max-clients", key_tcp_max, false},
+    {"log-level", key_log_level, false},
+    {"storage", key_storage, false},
+    {"pidfile", key_pidfile, false},
+    {NULL, NULL, false},
+};
+
+/* ---- zone clause ------------------------------------------------------ */
+
+static void zone_name(struct parser *p, const char *key, const char *value)
+{
+	struct conf_zone *z = p->zone;
+	if (z->name != NULL) {
+		report(p, p->line, "duplicate 'name' in zone clause");
+		return;
+	}
+	/* Zone names are absolute whether or not the trailing dot is given:
+	 * parse relative to the root. */
+	static const uint8_t root[1] = {0};
+	int len = dname_from_str(z->apex, value, strlen(value), root);
+	if (len < 0) {
+		report(p, p->line, "bad zone name '%s': %s", value,
+		       error_str(len));
+		return;
+	}
+	z->name = dup_str(p, value);
+}
+
+static void zone_file(struct parser *p, const char *key, const char *value)
+{
+	struct conf_zone *z = p->zone;
+	if (z->file != NULL) {
+		report(p, p->line, "duplicate 'file' in zone clause");
+		return;
+	}
+	z->file = resolve_path(p, value);
+}
+
+static const struct key_def zone_keys[] = {
+    {"name", zone_name, false},
+    {"file", zone_file, false},
+    {NULL, NULL, false},
+};
+
+/* Checks the zone clause that just ended. */
+static void close_zone(struct parser *p)
+{
+	struct conf_zone *z = p->zone;
+	if (z == NULL)
+		return;
+	p->zone = NULL;
+	struct conf *c = p->conf;
+	if (z->name == NULL) {
+		report(p, z->line, "zone clause without 'name'");
+		goto drop;
+	}
+	if (z->file == NULL) {
+		report(p, z->line, "zone '%s' has no 'file'", z->name);
+		goto drop;
+	}
+	for (size_t i = 0; i + 1 < c->nzones; i++) {
+		if (dname_equal(c->zones[i].apex, z->apex)) {
+			report(p, z->line,
+			       "duplicate zone '%s' (first at %s:%lu)", z->name,
+			       c->zones[i].conf_file, c->zones[i].line);
+			goto drop;
+		}
+	}
+	return;
+drop:
+	free(z->name);
+	free(z->file);
+	free(z->conf_file);
+	c->nzones--;
+}
+
+static void open_zone(struct parser *p)
+{
+	struct conf *c = p->conf;
+	struct conf_zone *n = realloc(c->zones, (c->nzones + 1) * sizeof(*n));
+	if (n == NULL) {
+		p->nomem = true;
+		return;
+	}
+	c->zones = n;
+	p->zone = &c->zones[c->nzones++];
+	memset(p->zone, 0, sizeof(*p->zone));
+	p->zone->line = p->line;
+	p->zone->conf_file = dup_str(p, p->file);
+}
+
+/* ---- lines ------------------------------------------------------------ */
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+static bool is_key_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+static void handle_clause(struct parser *p, const char *name)
+{
+	close_zone(p);
+	if (strcmp(name, "server") == 0) {
+		p->clause = CLAUSE_SERVER;
+	} else if (strcmp(name, "zone") == 0) {
+		p->clause = CLAUSE_ZONE;
+		open_zone(p);
+	} else {
+		p->clause = CLAUSE_NONE;
+		report(p, p->line, "unknown clause '%s:'", name);
+	}
+}
+
+static void handle_key(struct parser *p, const char *key, const char *value)
+{
+	const struct key_def *defs;
+	const char *clause_name;
+	switch (p->clause) {
+	case CLAUSE_SERVER:
+		defs = server_keys;
+		clause_name = "server";
+		break;
+	case CLAUSE_ZONE:
+		defs = zone_keys;
+		clause_name = "zone";
+		break;
+	default:
+		report(p, p->line, "'%s' outside of a clause", key);
+		return;
+	}
+	for (size_t i = 0; defs[i].name != NULL; i++) {
+		if (strcmp(defs[i].name, key) != 0)
+			continue;
+		if (p->clause == CLAUSE_SERVER && !defs[i].repeatable) {
+			if (p->seen & (1u << i)) {
+				report(p, p->line, "duplicate '%s'", key);
+				return;
+			}
+			p->seen |= 1u << i;
+		}
+		if (p->clause == CLAUSE_ZONE && p->zone == NULL)
+			return; /* allocation of the clause failed */
+		defs[i].fn(p, key, value);
+		return;
+	}
+	report(p, p->line, "unknown key '%s' in %s clause", key, clause_name);
+}
+
+/* Splits one line (NUL-terminated, no newline) into key and value. */
+static void parse_line(struct parser *p, char *s)
+{
+	while (is_space(*s))
+		s++;
+	if (*s == '\0' || *s == '#')
+		return;
+	char *key = s;
+	while (is_key_char(*s))
+		s++;
+	if (s == key || *s != ':') {
+		report(p, p->line, "expected 'key: value' or 'clause:'");
+		return;
+	}
+	*s++ = '\0';
+	while (is_space(*s))
+		s++;
+
+	char *value = s;
+	bool quoted = false;
+	if (*s == '"') {
+		quoted = true;
+		value = ++s;
+		while (*s != '\0' && *s != '"')
+			s++;
+		if (*s != '"') {
+			report(p, p->line, "unterminated quoted value");
+			return;
+		}
+		*s++ = '\0';
+		while (is_space(*s))
+			s++;
+		if (*s != '\0' && *s != '#') {
+			report(p, p->line,
+			       "unexpected text after quoted value");
+			return;
+		}
+	} else {
+		while (*s != '\0' && *s != '#')
+			s++;
+		while (s > value && is_space(s[-1]))
+			s--;
+		*s = '\0';
+	}
+
+	if (!quoted && value[0] == '\0')
+		handle_clause(p, key);
+	else
+		handle_key(p, key, value);
+}
+
+/* ---- defaults --------------------------------------------------------- */
+
+static void set_defaults(struct parser *p)
+{
+	struct conf *c = p->conf;
+	if (c->workers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		if (n < 1)
+			n = 1;
+		if (n > CONF_MAX_WORKERS)
+			n = CONF_MAX_WORKERS;
+		c->workers = (unsigned)n;
+	}
+	if (!p->identity_set) {
+		char host[256] = "";
+		if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0')
+			snprintf(host, sizeof(host), "tandem");
+		c->identity = dup_str(p, host);
+	}
+	if (!p->version_set)
+		c->version = dup_str(p, "tandem " TANDEM_VERSION);
+	if (!p->listen_set) {
+		c->listens = calloc(2, sizeof(*c->listens));
+		if (c->listens == NULL) {
+			p->nomem = true;
+			return;
+		}
+		conf_parse_listen("0.0.0.0", CONF_DEFAULT_PORT, &c->listens[0]);
+		conf_parse_listen("::", CONF_DEFAULT_PORT, &c->listens[1]);
+		c->nlistens = 2;
+	}
+}
+
+static void init_conf(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->edns_buffer_size = CONF_DEFAULT_EDNS_SIZE;
+	c->tcp_idle_timeout = CONF_DEFAULT_TCP_IDLE;
+	c->tcp_max_clients = CONF_DEFAULT_TCP_MAX;
+	c->log_level = LOG_LEVEL_INFO;
+}
+
+/* The directory of `path`, absolute when it exists. */
+static char *config_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	if (slash == NULL)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (dir == NULL)
+		return NULL;
+	char *real = realpath(dir, NULL);
+	if (real != NULL) {
+		free(dir);
+		return real;
+	}
+	return dir;
+}
+
+int conf_parse(const char *path, const char *text, size_t len, struct conf *out,
+	       conf_error_fn err, void *arg)
+{
+	init_conf(out);
+	struct parser p = {
+	    .conf = out,
+	    .file = path,
+	    .err = err,
+	    .arg = arg,
+	};
+	out->path = strdup(path);
+	p.dir = config_dir(path);
+	if (out->path == NULL || p.dir == NULL) {
+		free(p.dir);
+		return ERR_NOMEM;
+	}
+
+	char line[CONF_MAX_LINE];
+	size_t pos = 0;
+	while (pos < len && !p.nomem) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - text) : len;
+		size_t linelen = end - pos;
+		p.line++;
+		if (linelen >= sizeof(line)) {
+			report(&p, p.line, "line longer than %d characters",
+			       CONF_MAX_LINE - 1);
+		} else if (memchr(text + pos, '\0', linelen) != NULL) {
+			report(&p, p.line, "NUL character in line");
+		} else {
+			memcpy(line, text + pos, linelen);
+			line[linelen] = '\0';
+			parse_line(&p, line);
+		}
+		pos = end + 1;
+	}
+	close_zone(&p);
+	if (!p.nomem)
+		set_defaults(&p);
+	free(p.dir);
+	if (p.nomem) {
+		if (err)
+			err(arg, path, 0, "out of memory");
+		return ERR_NOMEM;
+	}
+	return p.errors ? ERR_SYNTAX : 0;
+}
+
+int conf_load(const char *path, struct conf *out, conf_error_fn err, void *arg)
+{
+	init_conf(out);
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		if (err) {
+			char msg[300];
+			snprintf(msg, sizeof(msg), "cannot open: %s",
+				 strerror(errno));
+			err(arg, path, 0, msg);
+		}
+		return ERR_IO;
+	}
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	int ret = 0;
+	for (;;) {
+		if (len == cap) {
+			if (cap >= CONF_MAX_FILE) {
+				if (err)
+					err(arg, path, 0, "file too large");
+				ret = ERR_LIMIT;
+				break;
+			}
+			size_t ncap = cap ? cap * 2 : 8192;
+			char *n = realloc(text, ncap);
+			if (n == NULL) {
+				ret = ERR_NOMEM;
+				break;
+			}
+			text = n;
+			cap = ncap;
+		}
+		size_t r = fread(text + len, 1, cap - len, f);
+		len += r;
+		if (r == 0) {
+			if (ferror(f)) {
+				if (err)
+					err(arg, path, 0, "read error");
+				ret = ERR_IO;
+			}
+			break;
+		}
+	}
+	fclose(f);
+	if (ret == 0)
+		ret = conf_parse(path, text ? text : "", len, out, err, arg);
+	free(text);
+	return ret;
+}
+
+void conf_free(struct conf *c)
+{
+	free(c->path);
+	free(c->listens);
+	free(c->identity);
+	free(c->version);
+	free(c->storage);
+	free(c->pidfile);
+	for (size_t i = 0; i < c->nzones; i++) {
+		free(c->zones[i].name);
+		free(c->zones[i].file);
+		free(c->zones[i].conf_file);
+	}
+	free(c->zones);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,94 @@
+/*
+ * conf.h -- the tandemd configuration file.
+ *
+ * NSD-like clauses: a line "server:" or "zone:" opens a clause, the lines
+ * after it are "key: value" pairs of that clause, one per line. '#' starts
+ * a comment outside double quotes; a value may be quoted to keep spaces or
+ * '#'. Relative paths are relative to the directory of the config file.
+ * Every error is reported as "file:line: message" through a callback and
+ * parsing goes on, so one run shows all the errors of a file.
+ *
+ * These structs are server-private: nothing below server/ reads them.
+ */
+#ifndef TANDEM_SERVER_CONF_H
+#define TANDEM_SERVER_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "dns/dname.h"
+#include "server/log.h"
+
+#define CONF_DEFAULT_PORT      53
+#define CONF_DEFAULT_EDNS_SIZE 1232
+#define CONF_DEFAULT_TCP_IDLE  10
+#define CONF_DEFAULT_TCP_MAX   1000
+#define CONF_MAX_WORKERS       256
+#define CONF_MAX_NSID	       128
+#define CONF_MAX_TXT	       255 /* one <character-string> (RFC 1035 §3.3) */
+
+/* One listen address. */
+struct conf_listen {
+	struct sockaddr_storage addr; /* AF_INET or AF_INET6, with port */
+	socklen_t addrlen;
+	char text[64]; /* "address@port", for logs */
+};
+
+/* One zone clause. */
+struct conf_zone {
+	char *name;		    /* presentation form as written */
+	uint8_t apex[DNAME_MAXLEN]; /* wire form */
+	char *file;		    /* absolute or config-relative path,
+				       resolved; NULL when absent */
+	char *conf_file;	    /* where the clause is, for messages */
+	unsigned long line;
+};
+
+struct conf {
+	char *path; /* the config file as given */
+	struct conf_listen *listens;
+	size_t nlistens;
+	unsigned workers; /* >= 1 after conf_load */
+	char *identity;	  /* NULL: 'hide' (CH queries REFUSED) */
+	char *version;	  /* NULL: 'hide' */
+	uint8_t nsid[CONF_MAX_NSID];
+	size_t nsid_len; /* 0: no NSID option is sent */
+	uint16_t edns_buffer_size;
+	unsigned tcp_idle_timeout; /* seconds */
+	unsigned tcp_max_clients;  /* for the whole server */
+	enum log_level log_level;
+	char *storage; /* NULL when unset */
+	char *pidfile; /* NULL when unset */
+	struct conf_zone *zones;
+	size_t nzones;
+};
+
+/* Receives one error: file, line (0 when the error concerns no line) and
+ * the message. */
+typedef void (*conf_error_fn)(void *arg, const char *file, unsigned long line,
+			      const char *msg);
+
+/* Reads the config file at `path` into *out (which the caller then owns and
+ * frees with conf_free, even on failure). Unset keys take their defaults
+ * (workers: number of online CPUs, identity: the host name, version:
+ * "tandem <version>", listen: 0.0.0.0@53 and ::@53). Returns 0, ERR_IO when
+ * the file cannot be read, ERR_SYNTAX after reporting every error, or
+ * ERR_NOMEM. */
+int conf_load(const char *path, struct conf *out, conf_error_fn err, void *arg);
+
+/* Same for config text in memory; `path` names it in messages and anchors
+ * relative paths. */
+int conf_parse(const char *path, const char *text, size_t len, struct conf *out,
+	       conf_error_fn err, void *arg);
+
+/* Frees everything conf_load allocated and zeroes *c. */
+void conf_free(struct conf *c);
+
+/* Parses "address[@port]" (IPv4 or IPv6) into *out. Returns 0 or
+ * ERR_SYNTAX. */
+int conf_parse_listen(const char *str, uint16_t default_port,
+		      struct conf_listen *out);
+
+#endif
