@@ -1,0 +1,377 @@
+/*
+ * test_conf.c -- the tandemd config parser.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dns/dname.h"
+#include "dns/error.h"
+#include "server/conf.h"
+
+/* ---- helpers ---- */
+
+struct errors {
+	char text[8192];
+	int count;
+};
+
+static void collect(void *arg, const char *file, unsigned long line,
+		    const char *msg)
+{
+	struct errors *e = arg;
+	size_t used = strlen(e->text);
+	snprintf(e->text + used, sizeof(e->text) - used, "%s:%lu: %s\n", file,
+		 line, msg);
+	e->count++;
+}
+
+/* Parses text as the config file /etc/tandem/t.conf. */
+static int parse(const char *text, struct conf *c, struct errors *e)
+{
+	memset(e, 0, sizeof(*e));
+	return conf_parse("/etc/tandem/t.conf", text, strlen(text), c, collect,
+			  e);
+}
+
+/* Asserts that text fails with exactly one error containing `want` on
+ * line `line`. */
+static void expect_error(const char *text, unsigned long line, const char *want)
+{
+	struct conf c;
+	struct errors e;
+	int r = parse(text, &c, &e);
+	ck_assert_int_eq(r, ERR_SYNTAX);
+	ck_assert_msg(e.count == 1, "expected 1 error, got %d:\n%s", e.count,
+		      e.text);
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "/etc/tandem/t.conf:%lu: ", line);
+	ck_assert_msg(strncmp(e.text, prefix, strlen(prefix)) == 0,
+		      "expected an error at line %lu, got: %s", line, e.text);
+	ck_assert_msg(strstr(e.text, want) != NULL, "expected '%s' in: %s",
+		      want, e.text);
+	conf_free(&c);
+}
+
+static uint16_t port_of(const struct conf_listen *l)
+{
+	if (l->addr.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&l->addr)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)&l->addr)->sin6_port);
+}
+
+/* ---- tests ---- */
+
+START_TEST(full_config)
+{
+	const char *text =
+	    "# tandemd test config\n"
+	    "server:\n"
+	    "    listen: 127.0.0.1@5353        # comment after a value\n"
+	    "    listen: ::1@5354\n"
+	    "    listen: 192.0.2.1\n"
+	    "    workers: 3\n"
+	    "    identity: ns1.example.net\n"
+	    "    version: \"tandem # not a comment\"\n"
+	    "    nsid: ns1\n"
+	    "    edns-buffer-size: 1400\n"
+	    "    tcp-idle-timeout: 7\n"
+	    "    tcp-max-clients: 50\n"
+	    "    log-level: debug\n"
+	    "    storage: /var/lib/tandem\n"
+	    "    pidfile: run/tandemd.pid\n"
+	    "\n"
+	    "zone:\n"
+	    "\tname: example.com\n"
+	    "\tfile: zones/example.com.zone\n"
+	    "zone:\n"
+	    "    name: \"example.org.\"\n"
+	    "    file: /srv/example.org.zone\n";
+	struct conf c;
+	struct errors e;
+	ck_assert_msg(parse(text, &c, &e) == 0, "%s", e.text);
+	ck_assert_int_eq(e.count, 0);
+
+	ck_assert_uint_eq(c.nlistens, 3);
+	ck_assert_int_eq(c.listens[0].addr.ss_family, AF_INET);
+	ck_assert_uint_eq(port_of(&c.listens[0]), 5353);
+	ck_assert_str_eq(c.listens[0].text, "127.0.0.1@5353");
+	ck_assert_int_eq(c.listens[1].addr.ss_family, AF_INET6);
+	ck_assert_uint_eq(port_of(&c.listens[1]), 5354);
+	ck_assert_uint_eq(port_of(&c.listens[2]), CONF_DEFAULT_PORT);
+
+	ck_assert_uint_eq(c.workers, 3);
+	ck_assert_str_eq(c.identity, "ns1.example.net");
+	ck_assert_str_eq(c.version, "tandem # not a comment");
+	ck_assert_uint_eq(c.nsid_len, 3);
+	ck_assert_int_eq(memcmp(c.nsid, "ns1", 3), 0);
+	ck_assert_uint_eq(c.edns_buffer_size, 1400);
+	ck_assert_uint_eq(c.tcp_idle_timeout, 7);
+	ck_assert_uint_eq(c.tcp_max_clients, 50);
+	ck_assert_int_eq(c.log_level, LOG_LEVEL_DEBUG);
+	ck_assert_str_eq(c.storage, "/var/lib/tandem");
+	/* Relative paths are relative to the config file's directory. */
+	ck_assert_str_eq(c.pidfile, "/etc/tandem/run/tandemd.pid");
+
+	ck_assert_uint_eq(c.nzones, 2);
+	ck_assert_str_eq(c.zones[0].name, "example.com");
+	ck_assert_str_eq(c.zones[0].file, "/etc/tandem/zones/example.com.zone");
+	ck_assert_uint_eq(c.zones[0].line, 17);
+	ck_assert_int_eq(memcmp(c.zones[0].apex, "\7example\3com", 13), 0);
+	ck_assert_str_eq(c.zones[1].file, "/srv/example.org.zone");
+	ck_assert_int_eq(memcmp(c.zones[1].apex, "\7example\3org", 13), 0);
+	conf_free(&c);
+}
+END_TEST
+
+START_TEST(defaults)
+{
+	struct conf c;
+	struct errors e;
+	ck_assert_int_eq(parse("server:\n", &c, &e), 0);
+	ck_assert_uint_ge(c.workers, 1);
+	ck_assert_ptr_nonnull(c.identity); /* the host name */
+	ck_assert_str_eq(c.version, "tandem " TANDEM_VERSION);
+	ck_assert_uint_eq(c.nsid_len, 0);
+	ck_assert_uint_eq(c.edns_buffer_size, CONF_DEFAULT_EDNS_SIZE);
+	ck_assert_uint_eq(c.tcp_idle_timeout, CONF_DEFAULT_TCP_IDLE);
+	ck_assert_uint_eq(c.tcp_max_clients, CONF_DEFAULT_TCP_MAX);
+	ck_assert_ptr_null(c.storage);
+	ck_assert_ptr_null(c.pidfile);
+	/* 0.0.0.0@53 and ::@53 */
+	ck_assert_uint_eq(c.nlistens, 2);
+	ck_assert_str_eq(c.listens[0].text, "0.0.0.0@53");
+	ck_assert_str_eq(c.listens[1].text, "::@53");
+	ck_assert_uint_eq(c.nzones, 0);
+	conf_free(&c);
+
+	/* An empty file is a valid config too. */
+	ck_assert_int_eq(parse("", &c, &e), 0);
+	conf_free(&c);
+}
+END_TEST
+
+START_TEST(hide_and_nsid_hex)
+{
+	struct conf c;
+	struct errors e;
+	ck_assert_int_eq(parse("server:\n identity: hide\n version: \"\"\n"
+			       " nsid: 0x6E7331ff\n",
+			       &c, &e),
+			 0);
+	ck_assert_ptr_null(c.identity);
+	ck_assert_ptr_null(c.version);
+	ck_assert_uint_eq(c.nsid_len, 4);
+	ck_assert_int_eq(memcmp(c.nsid, "ns1\xff", 4), 0);
+	conf_free(&c);
+}
+END_TEST
+
+START_TEST(errors_with_lines)
+{
+	expect_error("server:\n  colour: blue\n", 2, "unknown key 'colour'");
+	expect_error("server:\n  workers: 0\n", 2, "bad workers '0'");
+	expect_error("server:\n  workers: two\n", 2, "bad workers");
+	expect_error("server:\n  workers: 3x\n", 2, "bad workers");
+	expect_error("server:\n\n  edns-buffer-size: 100\n", 3,
+		     "bad edns-buffer-size");
+	expect_error("server:\n  tcp-idle-timeout: 0\n", 2,
+		     "bad tcp-idle-timeout");
+	expect_error("server:\n  tcp-max-clients: -1\n", 2,
+		     "bad tcp-max-clients");
+	expect_error("server:\n  listen: 127.0.0.1@99999\n", 2,
+		     "bad listen address");
+	expect_error("server:\n  listen: not-an-address\n", 2,
+		     "bad listen address");
+	expect_error("server:\n  listen: @53\n", 2, "bad listen address");
+	expect_error("server:\n  log-level: loud\n", 2, "bad log-level");
+	expect_error("server:\n  nsid: 0x123\n", 2, "bad nsid");
+	expect_error("server:\n  workers: 1\n  workers: 2\n", 3,
+		     "duplicate 'workers'");
+	expect_error("workers: 2\n", 1, "outside of a clause");
+	expect_error("options:\n", 1, "unknown clause 'options:'");
+	expect_error("server:\n  identity: \"open\n", 2, "unterminated");
+	expect_error("server:\n  identity: \"a\" b\n", 2,
+		     "unexpected text after quoted value");
+	expect_error("server:\n  just words\n", 2, "expected 'key: value'");
+	expect_error("zone:\n  file: x.zone\n", 1,
+		     "zone clause without 'name'");
+	expect_error("server:\nzone:\n  name: example.com\n", 2,
+		     "zone 'example.com' has no 'file'");
+	expect_error("zone:\n  name: example.com\n  file: a\n"
+		     "zone:\n  name: EXAMPLE.com.\n  file: b\n",
+		     4,
+		     "duplicate zone 'EXAMPLE.com.' (first at "
+		     "/etc/tandem/t.conf:1)");
+	expect_error("zone:\n  name: a.example\n  name: b.example\n"
+		     "  file: f\n",
+		     3, "duplicate 'name'");
+	expect_error("zone:\n  name: a.example\n  file: f\n  listen: ::1\n", 4,
+		     "unknown key 'listen' in zone clause");
+}
+END_TEST
+
+START_TEST(all_errors_reported)
+{
+	struct conf c;
+	struct errors e;
+	int r = parse("server:\n  workers: 0\n  bogus: 1\n"
+		      "zone:\n  file: f\n",
+		      &c, &e);
+	ck_assert_int_eq(r, ERR_SYNTAX);
+	ck_assert_int_eq(e.count, 3);
+	ck_assert_ptr_nonnull(strstr(e.text, "t.conf:2: "));
+	ck_assert_ptr_nonnull(strstr(e.text, "t.conf:3: "));
+	ck_assert_ptr_nonnull(strstr(e.text, "t.conf:4: "));
+	conf_free(&c);
+}
+END_TEST
+
+START_TEST(bad_zone_name)
+{
+	/* The bad name, and then the clause that has none. */
+	struct conf c;
+	struct errors e;
+	ck_assert_int_eq(parse("zone:\n  name: a..b\n  file: f\n", &c, &e),
+			 ERR_SYNTAX);
+	ck_assert_int_eq(e.count, 2);
+	ck_assert_ptr_nonnull(strstr(e.text, "t.conf:2: bad zone name 'a..b'"));
+	ck_assert_ptr_nonnull(strstr(e.text, "t.conf:1: zone clause without"));
+	ck_assert_uint_eq(c.nzones, 0);
+	conf_free(&c);
+}
+END_TEST
+
+START_TEST(long_and_binary_lines)
+{
+	char *text = malloc(10000);
+	memcpy(text, "server:\n identity: ", 19);
+	memset(text + 19, 'x', 9000);
+	strcpy(text + 9019, "\n");
+	struct conf c;
+	struct errors e;
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(
+	    conf_parse("t.conf", text, strlen(text), &c, collect, &e),
+	    ERR_SYNTAX);
+	ck_assert_ptr_nonnull(strstr(e.text, "t.conf:2: line longer"));
+	conf_free(&c);
+	free(text);
+
+	static const char nul[] = "server:\n workers: 1\0\n";
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(
+	    conf_parse("t.conf", nul, sizeof(nul) - 1, &c, collect, &e),
+	    ERR_SYNTAX);
+	ck_assert_ptr_nonnull(strstr(e.text, "t.conf:2: NUL"));
+	conf_free(&c);
+
+	/* identity longer than one TXT string */
+	char longid[400];
+	snprintf(longid, sizeof(longid), "server:\n identity: %0300d\n", 0);
+	expect_error(longid, 2, "identity longer than 255");
+}
+END_TEST
+
+START_TEST(listen_forms)
+{
+	struct conf_listen l;
+	ck_assert_int_eq(conf_parse_listen("::", 53, &l), 0);
+	ck_assert_int_eq(l.addr.ss_family, AF_INET6);
+	ck_assert_uint_eq(port_of(&l), 53);
+	ck_assert_int_eq(conf_parse_listen("2001:db8::1@0", 53, &l), 0);
+	ck_assert_uint_eq(port_of(&l), 0);
+	ck_assert_str_eq(l.text, "2001:db8::1@0");
+	ck_assert_int_eq(conf_parse_listen("10.1.2.3@65535", 53, &l), 0);
+	ck_assert_uint_eq(port_of(&l), 65535);
+	ck_assert_int_eq(conf_parse_listen("10.1.2.3@", 53, &l), ERR_SYNTAX);
+	ck_assert_int_eq(conf_parse_listen("10.1.2.3@+5", 53, &l), ERR_SYNTAX);
+	ck_assert_int_eq(conf_parse_listen("[::1]:53", 53, &l), ERR_SYNTAX);
+	ck_assert_int_eq(conf_parse_listen("", 53, &l), ERR_SYNTAX);
+	ck_assert_int_eq(conf_parse_listen("example.com", 53, &l), ERR_SYNTAX);
+}
+END_TEST
+
+START_TEST(load_file)
+{
+	char dir[] = "/tmp/tandem-conf-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/tandemd.conf", dir);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("server:\n  listen: 127.0.0.1@5353\n"
+	      "zone:\n  name: example.com\n  file: example.com.zone\n",
+	      f);
+	fclose(f);
+
+	struct conf c;
+	struct errors e = {0};
+	ck_assert_int_eq(conf_load(path, &c, collect, &e), 0);
+	char want[160];
+	snprintf(want, sizeof(want), "%s/example.com.zone", dir);
+	ck_assert_str_eq(c.zones[0].file, want);
+	conf_free(&c);
+	unlink(path);
+
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(conf_load(path, &c, collect, &e), ERR_IO);
+	ck_assert_ptr_nonnull(strstr(e.text, "cannot open"));
+	conf_free(&c);
+	rmdir(dir);
+}
+END_TEST
+
+/* Bytes of every value must never crash the parser. */
+START_TEST(garbage_never_crashes)
+{
+	unsigned seed = 12345;
+	char text[512];
+	for (int round = 0; round < 3000; round++) {
+		size_t len = (size_t)(rand_r(&seed) % sizeof(text));
+		for (size_t i = 0; i < len; i++) {
+			/* Mostly config-ish characters. */
+			static const char alphabet[] =
+			    "server:zone:name file listen workers\"#\n\t "
+			    "@.:0123456789abcdef";
+			unsigned r = (unsigned)rand_r(&seed);
+			text[i] =
+			    (r % 8 == 0)
+				? (char)(r >> 8)
+				: alphabet[(r >> 8) % (sizeof(alphabet) - 1)];
+		}
+		struct conf c;
+		struct errors e;
+		memset(&e, 0, sizeof(e));
+		conf_parse("g.conf", text, len, &c, collect, &e);
+		conf_free(&c);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("conf");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, full_config);
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, hide_and_nsid_hex);
+	tcase_add_test(tc, errors_with_lines);
+	tcase_add_test(tc, all_errors_reported);
+	tcase_add_test(tc, bad_zone_name);
+	tcase_add_test(tc, long_and_binary_lines);
+	tcase_add_test(tc, listen_forms);
+	tcase_add_test(tc, load_file);
+	tcase_add_test(tc, garbage_never_crashes);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
