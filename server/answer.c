@@ -1,0 +1,742 @@
+/*
+ * answer.c -- answering one DNS query from the zones served.
+ *
+ * The shape is Knot's: parse and check the query, then a small state
+ * machine resolves the name inside one zone (solve_name, one step per CNAME
+ * or DNAME link), then the authority and additional sections are filled.
+ * Where NSD and Knot differ, tests/system/test_differential.py records the
+ * choice and its reason; the comments below name the RFC sections.
+ */
+#include "server/answer.h"
+
+#include <stdbool.h>
+#include <string.h>
+#include <urcu-qsbr.h>
+
+#include "dns/dname.h"
+#include "dns/error.h"
+#include "dns/rrtype.h"
+
+/* CNAME and DNAME links followed inside one zone. RFC 1034 §4.3.2 step 3a
+ * restarts with the canonical name until the data is found; NSD follows
+ * long chains (Knot stops after 5), we follow up to 16 and stop at any
+ * loop. */
+#define ANSWER_MAX_CHAIN 16
+
+/* RRsets whose targets get additional-section processing. */
+#define ANSWER_MAX_ADDITIONAL 8
+/* Target nodes remembered so that their addresses are added once. */
+#define ANSWER_MAX_TARGETS 64
+
+/* An OPT RR without options: root owner, type, class, TTL, rdlength. */
+#define OPT_FIXED_SIZE 11
+/* One EDNS option header: code and length. */
+#define OPT_OPTION_HEADER 4
+/* An Extended DNS Error option without text (RFC 8914 §2). */
+#define EDE_OPTION_SIZE	      (OPT_OPTION_HEADER + 2)
+#define EDE_NOT_AUTHORITATIVE 20
+
+struct additional_source {
+	const struct zone_rrset *set;
+	const uint8_t *owner; /* the RRset's owner as written */
+	bool referral;	      /* NS of a delegation: glue is wanted */
+};
+
+struct answer {
+	const struct answer_conf *conf;
+	struct answer_scratch *scratch;
+	enum answer_transport transport;
+	struct msg_writer w;
+	struct msg_mark after_question;
+	struct msg_header qh;
+	struct msg_question q;
+	bool question_ok; /* q was read and may be echoed */
+	bool have_edns;
+	struct msg_edns edns; /* options not kept: they live in scratch */
+	bool nsid_asked;
+	size_t limit;	/* the response's size limit */
+	uint16_t flags; /* response flags, rcode excluded */
+	unsigned rcode;
+	int ede; /* RFC 8914 info code to send, or -1 */
+	bool truncated;
+
+	/* Zone answers. */
+	const struct zone_version *zone;
+	const uint8_t *visited[ANSWER_MAX_CHAIN + 1]; /* names looked up */
+	int nvisited;
+	uint8_t synth[ANSWER_MAX_CHAIN + 1][DNAME_MAXLEN]; /* DNAME results */
+	int nsynth;
+	struct additional_source additional[ANSWER_MAX_ADDITIONAL];
+	int nadditional;
+};
+
+/* ---- writing ---------------------------------------------------------- */
+
+/* Truncates the response. RFC 2181 §9 forbids sending part of an RRset;
+ * NSD and Knot then send no records at all, only the question (and OPT),
+ * and so do we: the client retries over TCP with nothing to misread. */
+static void set_truncated(struct answer *a)
+{
+	msg_writer_rollback(&a->w, &a->after_question);
+	a->flags |= MSG_FLAG_TC;
+	a->truncated = true;
+}
+
+/* Writes every RR of `set` under `owner`, or nothing. Returns 0 or
+ * ERR_SPACE. */
+static int put_rrset(struct answer *a, enum msg_section section,
+		     const uint8_t *owner, const struct zone_rrset *set,
+		     uint32_t ttl)
+{
+	struct msg_mark mark;
+	msg_writer_mark(&a->w, &mark);
+	size_t pos = 0;
+	uint16_t len;
+	const uint8_t *rdata;
+	while ((rdata = zone_rrset_next(set, &pos, &len)) != NULL) {
+		int ret = msg_write_rr(&a->w, section, owner, set->type,
+				       RRCLASS_IN, ttl, rdata, len);
+		if (ret < 0) {
+			msg_writer_rollback(&a->w, &mark);
+			return ERR_SPACE;
+		}
+	}
+	return 0;
+}
+
+/* Writes an RRset into the answer or authority section, where it is
+ * required: when it does not fit the response is truncated. Returns
+ * false then. */
+static bool put_required(struct answer *a, enum msg_section section,
+			 const uint8_t *owner, const struct zone_rrset *set,
+			 uint32_t ttl)
+{
+	if (put_rrset(a, section, owner, set, ttl) == 0)
+		return true;
+	set_truncated(a);
+	return false;
+}
+
+/* Remembers an RRset for additional-section processing (RFC 1034 §3.7:
+ * A and AAAA of the names in NS, MX, SRV; RFC 9460 §4.2 for SVCB and
+ * HTTPS, as Knot does). */
+static void want_additional(struct answer *a, const struct zone_rrset *set,
+			    const uint8_t *owner, bool referral)
+{
+	switch (set->type) {
+	case RRTYPE_NS:
+	case RRTYPE_MX:
+	case RRTYPE_SRV:
+	case RRTYPE_SVCB:
+	case RRTYPE_HTTPS:
+		break;
+	default:
+		return;
+	}
+	if (a->nadditional < ANSWER_MAX_ADDITIONAL) {
+		struct additional_source *s = &a->additional[a->nadditional++];
+		s->set = set;
+		s->owner = owner;
+		s->referral = referral;
+	}
+}
+
+/* The negative-caching SOA (RFC 2308 §3): the apex SOA with TTL =
+ * min(SOA TTL, SOA MINIMUM), in the authority section. */
+static void put_negative_soa(struct answer *a)
+{
+	const struct zone_version *v = a->zone;
+	const struct zone_rrset *soa = zone_node_rrset(v->apex, RRTYPE_SOA);
+	if (soa == NULL)
+		return; /* a loaded zone always has one */
+	uint32_t ttl = zone_soa_ttl(v);
+	uint32_t minimum = zone_soa_minimum(v);
+	if (minimum < ttl)
+		ttl = minimum;
+	put_required(a, MSG_AUTHORITY, v->apex->owner, soa, ttl);
+}
+
+/* ---- resolving a name inside the zone ---------------------------------- */
+
+enum step {
+	STEP_DONE,   /* answer complete (or truncated) */
+	STEP_FOLLOW, /* restart with *next (CNAME or DNAME target) */
+	STEP_NODATA, /* the name exists, the type does not */
+	STEP_NXDOMAIN,
+	STEP_REFERRAL, /* node is a zone cut to refer to */
+};
+
+/* The rdata of the first RR of a set (CNAME and DNAME sets hold one). */
+static const uint8_t *first_rdata(const struct zone_rrset *set)
+{
+	size_t pos = 0;
+	uint16_t len;
+	return zone_rrset_next(set, &pos, &len);
+}
+
+/* Answers from an existing node (exact match, or the wildcard that
+ * synthesizes `sname`, RFC 4592 §3.3.1): owner in the answer is `sname`,
+ * with the query's case. */
+static enum step answer_node(struct answer *a, const struct zone_node *node,
+			     const uint8_t *sname, const uint8_t **next)
+{
+	uint16_t qtype = a->q.type;
+
+	/* RFC 1034 §4.3.2 step 3a: a CNAME is followed unless it is what was
+	 * asked; RRSIG and NSEC may live beside a CNAME (RFC 2181 §10.1.1,
+	 * RFC 4035 §2.5), so they are looked for at the owner itself. ANY
+	 * gets one RRset of the node (below), here the CNAME. */
+	const struct zone_rrset *cname = zone_node_rrset(node, RRTYPE_CNAME);
+	if (cname != NULL && qtype != RRTYPE_CNAME && qtype != RRTYPE_ANY &&
+	    qtype != RRTYPE_RRSIG && qtype != RRTYPE_NSEC) {
+		if (!put_required(a, MSG_ANSWER, sname, cname, cname->ttl))
+			return STEP_DONE;
+		*next = first_rdata(cname);
+		return STEP_FOLLOW;
+	}
+
+	const struct zone_rrset *set = NULL;
+	if (qtype == RRTYPE_ANY) {
+		/* RFC 8482 §4.1: one RRset is enough. Like Knot, the one
+		 * with the lowest type (RRsets are sorted by type). */
+		if (node->nrrsets > 0)
+			set = &node->rrsets[0];
+	} else {
+		set = zone_node_rrset(node, qtype);
+	}
+	if (set == NULL)
+		return STEP_NODATA;
+	if (!put_required(a, MSG_ANSWER, sname, set, set->ttl))
+		return STEP_DONE;
+	want_additional(a, set, sname, false);
+	return STEP_DONE;
+}
+
+/* DNAME substitution (RFC 6672 §3.2): the DNAME RRset, then a CNAME from
+ * `sname` to the rewritten name with the DNAME's TTL, then follow it. */
+static enum step answer_dname(struct answer *a, const struct zone_node *node,
+			      const uint8_t *sname, const uint8_t **next)
+{
+	const struct zone_rrset *dname = zone_node_rrset(node, RRTYPE_DNAME);
+	if (dname == NULL)
+		return STEP_NXDOMAIN; /* zone_lookup promised one */
+	if (!put_required(a, MSG_ANSWER, node->owner, dname, dname->ttl))
+		return STEP_DONE;
+
+	/* The labels taken from sname are lowercased, as NSD and Knot
+	 * write them (the owner keeps the query's case). */
+	uint8_t lower[DNAME_MAXLEN];
+	dname_copy_lower(lower, sname);
+	uint8_t *target = a->synth[a->nsynth];
+	int len = dname_replace_suffix(target, lower, node->owner,
+				       first_rdata(dname));
+	if (len < 0) {
+		/* RFC 6672 §2.2: the result would exceed 255 octets. */
+		a->rcode = RCODE_YXDOMAIN;
+		return STEP_DONE;
+	}
+	int ret = msg_write_rr(&a->w, MSG_ANSWER, sname, RRTYPE_CNAME,
+			       RRCLASS_IN, dname->ttl, target, (size_t)len);
+	if (ret < 0) {
+		set_truncated(a);
+		return STEP_DONE;
+	}
+	a->nsynth++;
+	/* The synthesized CNAME is the answer to a CNAME query (as NSD and
+	 * Knot do: nothing more is looked up). */
+	if (a->q.type == RRTYPE_CNAME)
+		return STEP_DONE;
+	*next = target;
+	return STEP_FOLLOW;
+}
+
+/* One step of RFC 1034 §4.3.2 step 3 for `sname` in the zone. */
+static enum step solve_name(struct answer *a, const uint8_t *sname,
+			    const uint8_t **next, const struct zone_node **cut)
+{
+	struct zone_lookup lk;
+	zone_lookup(a->zone, sname, &lk);
+	switch (lk.kind) {
+	case ZONE_FOUND:
+	case ZONE_WILDCARD:
+		return answer_node(a, lk.node, sname, next);
+	case ZONE_DELEGATION:
+		/* RFC 4035 §3.1.4.1: DS lives on the parent side of the cut
+		 * and is answered authoritatively from here. */
+		if (a->q.type == RRTYPE_DS &&
+		    dname_equal(sname, lk.node->owner)) {
+			const struct zone_rrset *ds =
+			    zone_node_rrset(lk.node, RRTYPE_DS);
+			if (ds == NULL)
+				return STEP_NODATA;
+			put_required(a, MSG_ANSWER, sname, ds, ds->ttl);
+			return STEP_DONE;
+		}
+		*cut = lk.node;
+		return STEP_REFERRAL;
+	case ZONE_DNAME:
+		return answer_dname(a, lk.node, sname, next);
+	case ZONE_NXDOMAIN:
+	default:
+		return STEP_NXDOMAIN;
+	}
+}
+
+static bool visited(const struct answer *a, const uint8_t *name)
+{
+	for (int i = 0; i < a->nvisited; i++)
+		if (dname_equal(a->visited[i], name))
+			return true;
+	return false;
+}
+
+/* A referral (RFC 1034 §4.3.2 step 3b): the cut's NS RRset in the
+ * authority section, its addresses (glue) in the additional section. */
+static void put_referral(struct answer *a, const struct zone_node *cut)
+{
+	const struct zone_rrset *ns = zone_node_rrset(cut, RRTYPE_NS);
+	if (ns == NULL)
+		return;
+	if (put_required(a, MSG_AUTHORITY, cut->owner, ns, ns->ttl))
+		want_additional(a, ns, cut->owner, true);
+}
+
+/* Resolves the query name in a->zone, following CNAME and DNAME links
+ * while they stay in the zone. */
+static void answer_from_zone(struct answer *a)
+{
+	const uint8_t *sname = a->q.name;
+	const uint8_t *apex = a->zone->apex_name;
+	bool authoritative = true;
+
+	for (int step = 0;; step++) {
+		const uint8_t *next = NULL;
+		const struct zone_node *cut = NULL;
+		a->visited[a->nvisited++] = sname;
+		enum step st = solve_name(a, sname, &next, &cut);
+		switch (st) {
+		case STEP_FOLLOW:
+			/* Stop where the chain leaves the zone (like Knot:
+			 * the resolver asks the zone of the target itself,
+			 * RFC 2181 §5.4.1 would have it discard the rest),
+			 * at a loop, or at the bound. No SOA then. */
+			if (!dname_is_subdomain(next, apex) ||
+			    visited(a, next) || step + 1 > ANSWER_MAX_CHAIN)
+				goto done;
+			sname = next;
+			continue;
+		case STEP_REFERRAL:
+			/* RFC 1034 §4.3.2: AA only when the first step is
+			 * ours; a CNAME into a delegation keeps it. */
+			if (step == 0)
+				authoritative = false;
+			put_referral(a, cut);
+			goto done;
+		case STEP_NODATA:
+			put_negative_soa(a);
+			goto done;
+		case STEP_NXDOMAIN:
+			/* RFC 6604 §3: the rcode of the last step. */
+			a->rcode = RCODE_NXDOMAIN;
+			put_negative_soa(a);
+			goto done;
+		case STEP_DONE:
+		default:
+			goto done;
+		}
+	}
+done:
+	if (authoritative)
+		a->flags |= MSG_FLAG_AA;
+}
+
+/* ---- additional section ----------------------------------------------- */
+
+/* The target name in rdata that gets additional processing, or NULL. */
+static const uint8_t *rdata_target(uint16_t type, const uint8_t *rdata,
+				   uint16_t len, const uint8_t *owner)
+{
+	size_t skip;
+	switch (type) {
+	case RRTYPE_NS:
+		skip = 0;
+		break;
+	case RRTYPE_MX:
+		skip = 2;
+		break;
+	case RRTYPE_SRV:
+		skip = 6;
+		break;
+	case RRTYPE_SVCB:
+	case RRTYPE_HTTPS:
+		skip = 2;
+		break;
+	default:
+		return NULL;
+	}
+	if (len <= skip)
+		return NULL;
+	const uint8_t *name = rdata + skip;
+	if ((type == RRTYPE_SVCB || type == RRTYPE_HTTPS) && name[0] == 0) {
+		/* RFC 9460 §2.5.2: "." in ServiceMode is the owner itself;
+		 * in AliasMode (priority 0) it means no service. */
+		if (rdata[0] == 0 && rdata[1] == 0)
+			return NULL;
+		return owner;
+	}
+	if (name[0] == 0)
+		return NULL; /* "." as in SRV 0 0 0 . (RFC 2782) */
+	return name;
+}
+
+static bool target_seen(const struct zone_node **done, int ndone,
+			const struct zone_node *node)
+{
+	for (int i = 0; i < ndone; i++)
+		if (done[i] == node)
+			return true;
+	return false;
+}
+
+/* Adds A and AAAA of in-zone targets. The additional section is optional
+ * (RFC 2181 §9): what does not fit is left out without TC. */
+static void answer_additional(struct answer *a)
+{
+	const struct zone_node *done[ANSWER_MAX_TARGETS];
+	int ndone = 0;
+	static const uint16_t types[] = {RRTYPE_A, RRTYPE_AAAA};
+
+	for (int i = 0; i < a->nadditional; i++) {
+		const struct additional_source *src = &a->additional[i];
+		size_t pos = 0;
+		uint16_t len;
+		const uint8_t *rdata;
+		while ((rdata = zone_rrset_next(src->set, &pos, &len))) {
+			const uint8_t *target = rdata_target(
+			    src->set->type, rdata, len, src->owner);
+			if (target == NULL ||
+			    !dname_is_subdomain(target, a->zone->apex_name))
+				continue;
+			const struct zone_node *node =
+			    zone_get(a->zone, target);
+			if (node == NULL || target_seen(done, ndone, node))
+				continue;
+			/* Data below a cut or a DNAME is not ours to give,
+			 * except as glue in a referral. */
+			if (!src->referral &&
+			    (node->flags &
+			     (NODE_CUT | NODE_BELOW_CUT | NODE_BELOW_DNAME)))
+				continue;
+			if (ndone < ANSWER_MAX_TARGETS)
+				done[ndone++] = node;
+			for (size_t t = 0; t < 2; t++) {
+				const struct zone_rrset *set =
+				    zone_node_rrset(node, types[t]);
+				if (set == NULL)
+					continue;
+				if (put_rrset(a, MSG_ADDITIONAL, target, set,
+					      set->ttl) < 0)
+					return;
+			}
+		}
+	}
+}
+
+/* ---- CHAOS ------------------------------------------------------------ */
+
+/* Server identification in class CH (the BIND convention, RFC 4892 §2):
+ * TXT id.server and hostname.bind give the identity, version.bind and
+ * version.server the version; anything else is REFUSED. Not
+ * authoritative, TTL 0, as NSD and Knot answer. */
+static void answer_chaos(struct answer *a)
+{
+	static const uint8_t id_server[] = "\2id\6server";
+	static const uint8_t hostname_bind[] = "\10hostname\4bind";
+	static const uint8_t version_bind[] = "\7version\4bind";
+	static const uint8_t version_server[] = "\7version\6server";
+	const char *text = NULL;
+
+	if (a->q.type == RRTYPE_TXT) {
+		if (dname_equal(a->q.name, id_server) ||
+		    dname_equal(a->q.name, hostname_bind))
+			text = a->conf->identity;
+		else if (dname_equal(a->q.name, version_bind) ||
+			 dname_equal(a->q.name, version_server))
+			text = a->conf->version;
+	}
+	if (text == NULL) {
+		a->rcode = RCODE_REFUSED;
+		return;
+	}
+	uint8_t rdata[256];
+	size_t len = strlen(text);
+	if (len > 255)
+		len = 255;
+	rdata[0] = (uint8_t)len;
+	memcpy(rdata + 1, text, len);
+	if (msg_write_rr(&a->w, MSG_ANSWER, a->q.name, RRTYPE_TXT, RRCLASS_CH,
+			 0, rdata, len + 1) < 0)
+		set_truncated(a);
+}
+
+/* ---- class IN --------------------------------------------------------- */
+
+/* The zone to answer from: the longest apex match of the query name, but
+ * for DS that of its parent first (RFC 4035 §3.1.4.1: DS is the parent's
+ * data, so a DS query at the apex of a served child zone goes to the
+ * served parent, as Knot does). */
+static const struct zonedb_entry *find_zone(const struct answer *a)
+{
+	const struct zonedb *db = a->conf->zonedb;
+	if (db == NULL)
+		return NULL;
+	if (a->q.type == RRTYPE_DS && a->q.name[0] != 0) {
+		const struct zonedb_entry *e =
+		    zonedb_find(db, dname_parent(a->q.name));
+		if (e != NULL)
+			return e;
+	}
+	return zonedb_find(db, a->q.name);
+}
+
+static void answer_internet(struct answer *a)
+{
+	uint16_t qtype = a->q.type;
+
+	/* Zone transfers belong to xfr/ (later); over UDP AXFR is not a
+	 * thing (RFC 5936 §4.2), IXFR is refused like a TCP one. */
+	if (qtype == RRTYPE_AXFR && a->transport == ANSWER_UDP) {
+		a->rcode = RCODE_NOTIMP;
+		return;
+	}
+	if (qtype == RRTYPE_AXFR || qtype == RRTYPE_IXFR) {
+		a->rcode = RCODE_REFUSED;
+		return;
+	}
+
+	const struct zonedb_entry *entry = find_zone(a);
+	if (entry == NULL) {
+		/* Not ours: RFC 8906 §3.1.3.1 REFUSED (no AA), with the
+		 * Extended DNS Error "Not Authoritative" (RFC 8914 §4.21)
+		 * that NSD and Knot both attach. */
+		a->rcode = RCODE_REFUSED;
+		a->ede = EDE_NOT_AUTHORITATIVE;
+		return;
+	}
+	const struct zone_version *v = rcu_dereference(entry->version);
+	if (v == NULL) {
+		/* Configured but not loaded: not an answer we can give. */
+		a->rcode = RCODE_SERVFAIL;
+		return;
+	}
+	a->zone = v;
+	answer_from_zone(a);
+	if (!a->truncated)
+		answer_additional(a);
+
+	/* RFC 6895 §3.2: a QCLASS * answer covers only the classes we
+	 * have, so it cannot be authoritative (as NSD answers). */
+	if (a->q.rrclass == RRCLASS_ANY)
+		a->flags &= (uint16_t)~MSG_FLAG_AA;
+}
+
+/* ---- the query -------------------------------------------------------- */
+
+/* Reads what follows the question: skips the answer and authority
+ * sections and looks for the OPT RR in the additional one. Returns 0 or
+ * ERR_MALFORMED (FORMERR). */
+static int read_records(struct answer *a, struct msg_reader *r)
+{
+	for (int s = MSG_ANSWER; s <= MSG_AUTHORITY; s++) {
+		for (unsigned i = 0; i < a->qh.count[s]; i++)
+			if (msg_skip_rr(r) < 0)
+				return ERR_MALFORMED;
+	}
+	for (unsigned i = 0; i < a->qh.count[MSG_ADDITIONAL]; i++) {
+		struct msg_rr rr;
+		if (msg_read_rr(r, &rr, a->scratch->rdata,
+				sizeof(a->scratch->rdata)) < 0)
+			return ERR_MALFORMED;
+		if (rr.type != RRTYPE_OPT)
+			continue; /* TSIG: later; others are ignored */
+		/* RFC 6891 §6.1.1: more than one OPT is a FORMERR. */
+		if (a->have_edns) {
+			a->have_edns = false;
+			return ERR_MALFORMED;
+		}
+		if (msg_edns_parse(&rr, a->scratch->rdata, &a->edns) < 0)
+			return ERR_MALFORMED;
+		a->have_edns = true;
+		const uint8_t *data;
+		uint16_t len;
+		/* RFC 5001 §2.1: an NSID option in the query asks for ours;
+		 * its payload is ignored. Other options are ignored too
+		 * (RFC 6891 §6.1.2). */
+		a->nsid_asked = msg_edns_find_option(&a->edns, EDNS_OPT_NSID,
+						     &data, &len) == 0;
+		a->edns.options = NULL;
+		a->edns.options_len = 0;
+	}
+	return 0;
+}
+
+/* The size limit of the response (RFC 6891 §6.2.3, §6.2.5; RFC 1035
+ * §4.2.1; RFC 7766 §8). */
+static size_t response_limit(const struct answer *a)
+{
+	if (a->transport == ANSWER_TCP)
+		return MSG_MAXLEN;
+	if (!a->have_edns)
+		return MSG_UDPLEN;
+	size_t size = a->edns.udp_size;
+	if (size > a->conf->edns_size)
+		size = a->conf->edns_size;
+	if (size < MSG_UDPLEN)
+		size = MSG_UDPLEN;
+	return size;
+}
+
+/* Octets our OPT RR takes. */
+static size_t opt_size(const struct answer *a)
+{
+	if (!a->have_edns)
+		return 0;
+	size_t size = OPT_FIXED_SIZE;
+	if (a->nsid_asked && a->conf->nsid != NULL && a->conf->nsid_len > 0)
+		size += OPT_OPTION_HEADER + a->conf->nsid_len;
+	return size;
+}
+
+/* Puts the rcode and flags in the header, appends the OPT RR. Returns
+ * the response length. */
+static size_t finish(struct answer *a)
+{
+	uint16_t flags = msg_flags_set_rcode(a->flags, a->rcode);
+	msg_writer_set_flags(&a->w, flags);
+	if (a->have_edns) {
+		/* The room was kept free, so this cannot fail. */
+		msg_writer_set_limit(&a->w, a->limit);
+		struct msg_edns opt = {
+		    .udp_size = a->conf->edns_size,
+		    .ext_rcode = msg_rcode_ext(a->rcode),
+		    .version = 0,
+		    /* RFC 3225 §3: DO is copied into the response. */
+		    .dnssec_ok = a->edns.dnssec_ok,
+		};
+		uint8_t ede[EDE_OPTION_SIZE];
+		if (a->ede >= 0) {
+			ede[0] = 0;
+			ede[1] = EDNS_OPT_EDE;
+			ede[2] = 0;
+			ede[3] = 2;
+			ede[4] = (uint8_t)(a->ede >> 8);
+			ede[5] = (uint8_t)a->ede;
+			opt.options = ede;
+			opt.options_len = sizeof(ede);
+		}
+		const uint8_t *nsid = NULL;
+		if (a->nsid_asked && a->conf->nsid_len > 0)
+			nsid = a->conf->nsid;
+		if (msg_write_opt(&a->w, &opt, nsid,
+				  nsid ? a->conf->nsid_len : 0) < 0) {
+			/* Only a record-free error answer carries EDE, so
+			 * this cannot happen; keep the OPT at least. */
+			opt.options = NULL;
+			opt.options_len = 0;
+			msg_write_opt(&a->w, &opt, NULL, 0);
+		}
+	}
+	return msg_writer_len(&a->w);
+}
+
+/* A FORMERR without question (the question could not be read, or there
+ * is not exactly one): header only, as NSD sends. */
+static size_t formerr_header_only(struct answer *a)
+{
+	a->rcode = RCODE_FORMERR;
+	a->have_edns = false;
+	return finish(a);
+}
+
+size_t answer_query(const struct answer_conf *conf,
+		    struct answer_scratch *scratch,
+		    enum answer_transport transport, const uint8_t *query,
+		    size_t qlen, uint8_t *out, size_t outcap)
+{
+	if (outcap < ANSWER_MIN_OUT || qlen < MSG_HDRLEN)
+		return 0;
+
+	struct answer ans = {
+	    .conf = conf,
+	    .scratch = scratch,
+	    .transport = transport,
+	    .ede = -1,
+	};
+	struct answer *a = &ans;
+	struct msg_reader r;
+	msg_reader_init(&r, query, qlen);
+	if (msg_read_header(&r, &a->qh) < 0)
+		return 0;
+	/* A response is never answered (RFC 1035 §4.1.1; answering would
+	 * let two servers loop). */
+	if (a->qh.flags & MSG_FLAG_QR)
+		return 0;
+
+	/* RD is copied (RFC 1035 §4.1.1); RA is never set, we do not
+	 * recurse; AD, CD and Z are left clear, as NSD and Knot do. */
+	unsigned opcode = msg_flags_opcode(a->qh.flags);
+	a->flags = msg_flags_set_opcode(MSG_FLAG_QR, opcode) |
+		   (a->qh.flags & MSG_FLAG_RD);
+	a->limit = MSG_UDPLEN;
+	msg_writer_init(&a->w, out, outcap, a->limit);
+	msg_write_header(&a->w, a->qh.id, a->flags);
+
+	if (a->qh.count[MSG_QUESTION] != 1)
+		return formerr_header_only(a);
+	if (msg_read_question(&r, &a->q) < 0)
+		return formerr_header_only(a);
+	int records = read_records(a, &r);
+
+	a->limit = response_limit(a);
+	msg_writer_init(&a->w, out, outcap, a->limit - opt_size(a));
+	msg_write_header(&a->w, a->qh.id, a->flags);
+	if (msg_write_question(&a->w, a->q.name, a->q.type, a->q.rrclass) < 0)
+		return formerr_header_only(a); /* cannot happen: 512 > 271 */
+	msg_writer_mark(&a->w, &a->after_question);
+
+	if (records < 0) {
+		a->rcode = RCODE_FORMERR;
+		return finish(a);
+	}
+	/* RFC 6891 §6.1.3: we speak EDNS version 0 only. */
+	if (a->have_edns && a->edns.version > 0) {
+		a->rcode = RCODE_BADVERS;
+		return finish(a);
+	}
+	if (opcode != OPCODE_QUERY) {
+		a->rcode = RCODE_NOTIMP;
+		return finish(a);
+	}
+	/* A query carries no answer or authority records; IXFR carries
+	 * the client's SOA in the authority section (RFC 1995 §3). */
+	if (a->qh.count[MSG_ANSWER] != 0 ||
+	    (a->qh.count[MSG_AUTHORITY] != 0 && a->q.type != RRTYPE_IXFR)) {
+		a->rcode = RCODE_FORMERR;
+		return finish(a);
+	}
+
+	switch (a->q.rrclass) {
+	case RRCLASS_IN:
+	case RRCLASS_ANY:
+		answer_internet(a);
+		break;
+	case RRCLASS_CH:
+		answer_chaos(a);
+		break;
+	default:
+		/* No zone of that class: REFUSED, the question echoed. */
+		a->rcode = RCODE_REFUSED;
+		break;
+	}
+	return finish(a);
+}

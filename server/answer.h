@@ -1,0 +1,59 @@
+/*
+ * answer.h -- answering one DNS query from the zones served.
+ *
+ * A pure function of its inputs: query octets in, response octets out,
+ * given the zonedb and a few server settings. No I/O, no allocation, no
+ * locks; zone versions are read with rcu_dereference(), so the caller must
+ * be inside an RCU read-side section (a worker between quiescent states),
+ * or own the zonedb outright (unit tests).
+ *
+ * Behaviour follows RFC 1034 §4.3.2 with the later refinements (RFC 2181,
+ * 2308, 4592, 6672, 6891, 8482) and, where those leave a choice, what NSD
+ * and Knot DNS do; answer.c cites the section next to each decision.
+ */
+#ifndef TANDEM_SERVER_ANSWER_H
+#define TANDEM_SERVER_ANSWER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dns/msg.h"
+#include "zonedb/zonedb.h"
+
+/* Settings the answers depend on (filled from the config by server/). */
+struct answer_conf {
+	const struct zonedb *zonedb;
+	uint16_t edns_size;   /* our EDNS UDP payload size (RFC 6891) */
+	const char *identity; /* id.server, hostname.bind; NULL: REFUSED */
+	const char *version;  /* version.bind, version.server; NULL:
+				 REFUSED */
+	const uint8_t *nsid;  /* RFC 5001 NSID payload; NULL: none */
+	size_t nsid_len;
+};
+
+enum answer_transport {
+	ANSWER_UDP,
+	ANSWER_TCP,
+};
+
+/* Scratch space for one answer at a time (one per worker): the rdata of
+ * records read from the query. Too large for a thread stack. */
+struct answer_scratch {
+	uint8_t rdata[MSG_RDATA_MAX];
+};
+
+/* Smallest output buffer answer_query accepts: a UDP reply may reach
+ * max(512, edns_size) octets, a TCP reply MSG_MAXLEN. */
+#define ANSWER_MIN_OUT MSG_UDPLEN
+
+/* Answers the query in query[0..qlen) received over `transport`, writing
+ * the response into out[0..outcap) (UDP replies are further limited to 512
+ * octets, or to the EDNS size agreed with the client). Returns the response
+ * length, or 0 when nothing must be sent (the packet is a response, or too
+ * short to have a header, or outcap < ANSWER_MIN_OUT). */
+size_t answer_query(const struct answer_conf *conf,
+		    struct answer_scratch *scratch,
+		    enum answer_transport transport, const uint8_t *query,
+		    size_t qlen, uint8_t *out, size_t outcap);
+
+#endif
