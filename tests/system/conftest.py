@@ -21,9 +21,9 @@ import os
 import pytest
 
 import servers
+from servers import SERVER_NAMES, SHARED_KNOBS
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-SERVER_NAMES = ("tandemd", "nsd", "knot")
 
 
 def pytest_addoption(parser):
@@ -64,11 +64,6 @@ def _start(name, workdir, build_dir, **kw):
         return servers.Tandemd(workdir, build_dir, **kw).start()
     _require_peer(name)
     return servers.PEERS[name](workdir, **kw).start()
-
-
-# Knobs of the shared instances (all three servers get the same).
-SHARED_KNOBS = dict(identity="ns1.example.net", version="tandem-test 1.0",
-                    nsid="ns1-test", edns_size=1232, tcp_idle_timeout=10)
 
 
 class _Shared:

@@ -43,15 +43,15 @@ def make_query(qname, qtype="A", qclass="IN", *, rd=False, edns=None,
         flags |= dns.flags.CD
     if ad:
         flags |= dns.flags.AD
-    kwargs = {}
-    if edns is not None:
-        kwargs = dict(use_edns=edns, payload=payload, want_dnssec=do,
-                      options=list(options or []))
     msg = dns.message.make_query(qname, dns.rdatatype.from_text(qtype)
                                  if isinstance(qtype, str) else qtype,
                                  dns.rdataclass.from_text(qclass)
                                  if isinstance(qclass, str) else qclass,
-                                 flags=flags, id=qid, **kwargs)
+                                 flags=flags, id=qid)
+    if edns is not None:
+        # (make_query's use_edns= ignores the version in dnspython 2.3)
+        msg.use_edns(edns=edns, ednsflags=dns.flags.DO if do else 0,
+                     payload=payload, options=list(options or []))
     msg.set_opcode(opcode)
     return msg
 
@@ -163,6 +163,22 @@ def tcp_exchange(wire, port, host=HOST, timeout=DEFAULT_TIMEOUT):
         return None
 
 
+def parse_header(wire):
+    """The 12-octet header as a dict (works for replies dnspython cannot
+    parse, e.g. unknown opcodes), or None if shorter than 12 octets."""
+    if wire is None or len(wire) < 12:
+        return None
+    qid, flags, qd, an, ns, ar = struct.unpack("!HHHHHH", wire[:12])
+    return {
+        "id": qid, "qr": bool(flags & 0x8000), "opcode": (flags >> 11) & 0xF,
+        "aa": bool(flags & 0x0400), "tc": bool(flags & 0x0200),
+        "rd": bool(flags & 0x0100), "ra": bool(flags & 0x0080),
+        "z": bool(flags & 0x0040), "ad": bool(flags & 0x0020),
+        "cd": bool(flags & 0x0010), "rcode": flags & 0xF,
+        "qdcount": qd, "ancount": an, "nscount": ns, "arcount": ar,
+    }
+
+
 class Reply:
     """A parsed reply: .wire (bytes or None), .msg (Message or None),
     .error (parse error text or None)."""
@@ -182,6 +198,10 @@ class Reply:
     @property
     def timeout(self):
         return self.wire is None
+
+    @property
+    def header(self):
+        return parse_header(self.wire)
 
     @property
     def rcode(self):

@@ -36,6 +36,12 @@ DEFAULT_ZONES = [
     ("example", "example.zone"),
 ]
 
+SERVER_NAMES = ("tandemd", "nsd", "knot")
+
+# Knobs of the session-wide instances (all three servers get the same).
+SHARED_KNOBS = dict(identity="ns1.example.net", version="tandem-test 1.0",
+                    nsid="ns1-test", edns_size=1232, tcp_idle_timeout=10)
+
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 
