@@ -46,7 +46,8 @@ static const struct type_info types[] = {
 	{ RRTYPE_ISDN, "ISDN", { RDF_STRINGS } },
 	{ RRTYPE_RT, "RT", { RDF_FIX2, NF } },
 	{ RRTYPE_NSAP, "NSAP", { REM } },
-	{ RRTYPE_NSAP_PTR, "NSAP-PTR", { NF } },
+	/* Not in RFC 4034 §6.2: case kept in canonical form (as Knot). */
+	{ RRTYPE_NSAP_PTR, "NSAP-PTR", { NP } },
 	{ RRTYPE_SIG, "SIG", { RDF_FIX2, RDF_FIX1, RDF_FIX1, RDF_FIX4, RDF_FIX4,
 			       RDF_FIX4, RDF_FIX2, NF, REM } },
 	{ RRTYPE_KEY, "KEY", { RDF_FIX2, RDF_FIX1, RDF_FIX1, REM } },
