@@ -20,6 +20,8 @@ static int field_len(int f, const uint8_t *rdata, size_t pos, size_t len)
 	case RDF_NAME_COMPRESS:
 	case RDF_NAME_FOLD:
 	case RDF_NAME_PLAIN: {
+		if (left == 0)
+			return ERR_MALFORMED; /* no name; rdata may be NULL */
 		int n = dname_check(rdata + pos, left);
 		return n < 0 ? ERR_MALFORMED : n;
 	}
@@ -94,6 +96,8 @@ static int lower_name(const uint8_t *name, size_t offset, int kind, void *arg)
 void rdata_canonicalize(uint16_t type, uint8_t *out, const uint8_t *rdata,
 			size_t len)
 {
+	if (len == 0)
+		return; /* rdata may be NULL: memmove must not see it */
 	memmove(out, rdata, len);
 	rdata_foreach_name(type, out, len, lower_name, out);
 }
@@ -102,7 +106,8 @@ static int octets_cmp(const uint8_t *a, size_t alen, const uint8_t *b,
 		      size_t blen)
 {
 	size_t n = alen < blen ? alen : blen;
-	int c = memcmp(a, b, n);
+	/* Empty rdata may be NULL, which memcmp must not see even for 0. */
+	int c = n != 0 ? memcmp(a, b, n) : 0;
 	if (c != 0)
 		return c;
 	return alen < blen ? -1 : (alen > blen ? 1 : 0);
