@@ -1,0 +1,795 @@
+/*
+ * msg.c -- DNS messages on the wire.
+ */
+#include "dns/msg.h"
+
+#include <string.h>
+
+#include "dns/error.h"
+#include "dns/rdata.h"
+#include "dns/rrtype.h"
+
+/* Compression pointers carry 14 bits of offset (RFC 1035 §4.1.4). */
+#define PTR_MAX_OFFSET 0x3FFF
+#define PTR_BITS       0xC0
+
+/* Names one RR can hold that are compression targets: the owner and the
+ * RDF_NAME_COMPRESS fields (two at most, SOA and MINFO). */
+#define RR_MAXNAMES 4
+
+static inline uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline uint32_t get32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+	       ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint8_t lower_octet(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+static bool is_name_field(int f)
+{
+	return f == RDF_NAME_COMPRESS || f == RDF_NAME_FOLD ||
+	       f == RDF_NAME_PLAIN;
+}
+
+/* Length of a fixed-size field kind, 0 for the others. */
+static size_t fixed_len(int f)
+{
+	switch (f) {
+	case RDF_FIX1:
+		return 1;
+	case RDF_FIX2:
+		return 2;
+	case RDF_FIX4:
+		return 4;
+	case RDF_FIX6:
+		return 6;
+	case RDF_FIX8:
+		return 8;
+	case RDF_FIX16:
+		return 16;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Reading.
+ */
+
+void msg_reader_init(struct msg_reader *r, const uint8_t *buf, size_t len)
+{
+	r->buf = buf;
+	r->len = len;
+	r->pos = 0;
+}
+
+int msg_read_header(struct msg_reader *r, struct msg_header *h)
+{
+	if (r->len - r->pos < MSG_HDRLEN)
+		return ERR_TRUNCATED;
+	const uint8_t *p = r->buf + r->pos;
+	h->id = get16(p);
+	h->flags = get16(p + 2);
+	for (int i = 0; i < 4; i++)
+		h->count[i] = get16(p + 4 + 2 * i);
+	r->pos += MSG_HDRLEN;
+	return 0;
+}
+
+/*
+ * Decompresses the name at msg[*posp] into out. Its first labels must end
+ * before `end` (the message end, or the end of the rdata that holds it);
+ * labels reached through a pointer may lie anywhere in msg[0..len).
+ *
+ * Each pointer must point strictly before the first octet of the run of
+ * labels it ends (for the first pointer: before the name itself). Every
+ * jump therefore goes to a smaller offset than the one before, so no
+ * input loops, and no compressor that only points at names already
+ * written is ever refused. This also rules out self, forward and
+ * out-of-bounds pointers.
+ *
+ * With allow_ptr false a pointer is ERR_MALFORMED. On success moves *posp
+ * past the name as written and returns the uncompressed length.
+ */
+static int read_name(const uint8_t *msg, size_t len, size_t *posp, size_t end,
+		     bool allow_ptr, uint8_t out[DNAME_MAXLEN])
+{
+	size_t pos = *posp;
+	size_t run_start = pos;
+	size_t after = 0; /* end of the name as written; 0: no pointer yet */
+	size_t outlen = 0;
+
+	for (;;) {
+		if (pos >= end)
+			return ERR_TRUNCATED;
+		uint8_t octet = msg[pos];
+		if (octet == 0)
+			break;
+		switch (octet & PTR_BITS) {
+		case 0x00:
+			if ((size_t)octet + 1 > end - pos)
+				return ERR_TRUNCATED;
+			/* The label plus the root label still to come. */
+			if (outlen + octet + 2 > DNAME_MAXLEN)
+				return ERR_NAMELEN;
+			memcpy(out + outlen, msg + pos, (size_t)octet + 1);
+			outlen += (size_t)octet + 1;
+			pos += (size_t)octet + 1;
+			break;
+		case PTR_BITS: {
+			if (!allow_ptr)
+				return ERR_MALFORMED;
+			if (end - pos < 2)
+				return ERR_TRUNCATED;
+			size_t target =
+			    ((size_t)(octet & 0x3F) << 8) | msg[pos + 1];
+			if (after == 0)
+				after = pos + 2;
+			if (target >= run_start)
+				return ERR_PTRLOOP;
+			pos = run_start = target;
+			end = len;
+			break;
+		}
+		default:
+			return ERR_BADLABEL; /* 0x40 extended, 0x80 reserved */
+		}
+	}
+	out[outlen++] = 0;
+	*posp = after != 0 ? after : pos + 1;
+	return (int)outlen;
+}
+
+int msg_read_name(struct msg_reader *r, uint8_t out[DNAME_MAXLEN])
+{
+	return read_name(r->buf, r->len, &r->pos, r->len, true, out);
+}
+
+int msg_read_question(struct msg_reader *r, struct msg_question *q)
+{
+	size_t pos = r->pos;
+	int n = read_name(r->buf, r->len, &pos, r->len, true, q->name);
+	if (n < 0)
+		return n;
+	if (r->len - pos < 4)
+		return ERR_TRUNCATED;
+	q->name_len = (uint16_t)n;
+	q->type = get16(r->buf + pos);
+	q->rrclass = get16(r->buf + pos + 2);
+	r->pos = pos + 4;
+	return 0;
+}
+
+/*
+ * Copies the rdata at msg[pos..end) into out[0..cap), decompressing the
+ * names the layout of `type` allows to be compressed. Returns the
+ * uncompressed length or an error.
+ */
+static int read_rdata(const uint8_t *msg, size_t len, size_t pos, size_t end,
+		      uint16_t type, uint8_t *out, size_t cap)
+{
+	size_t outlen = 0;
+	for (const uint8_t *f = rrtype_layout(type); *f != RDF_END; f++) {
+		size_t n;
+		if (is_name_field(*f)) {
+			uint8_t name[DNAME_MAXLEN];
+			int rc = read_name(msg, len, &pos, end,
+					   *f != RDF_NAME_PLAIN, name);
+			if (rc < 0)
+				return rc == ERR_TRUNCATED ? ERR_MALFORMED : rc;
+			if ((size_t)rc > cap - outlen)
+				return ERR_SPACE;
+			memcpy(out + outlen, name, (size_t)rc);
+			outlen += (size_t)rc;
+			continue;
+		}
+		if (fixed_len(*f) != 0) {
+			n = fixed_len(*f);
+		} else if (*f == RDF_STRING) {
+			if (pos >= end)
+				return ERR_MALFORMED;
+			n = (size_t)msg[pos] + 1;
+		} else {
+			/* RDF_STRINGS and RDF_REMAINDER run to the end;
+			 * rdata_check below validates the strings. */
+			n = end - pos;
+		}
+		if (n > end - pos)
+			return ERR_MALFORMED;
+		if (n > cap - outlen)
+			return ERR_SPACE;
+		memcpy(out + outlen, msg + pos, n);
+		outlen += n;
+		pos += n;
+	}
+	if (pos != end)
+		return ERR_MALFORMED; /* rdlength not consumed exactly */
+	if (outlen > MSG_RDATA_MAX)
+		return ERR_MALFORMED; /* decompressed past what an RR holds */
+	if (rdata_check(type, out, outlen) != 0)
+		return ERR_MALFORMED;
+	return (int)outlen;
+}
+
+int msg_read_rr(struct msg_reader *r, struct msg_rr *rr, uint8_t *rdata,
+		size_t cap)
+{
+	size_t pos = r->pos;
+	int n = read_name(r->buf, r->len, &pos, r->len, true, rr->owner);
+	if (n < 0)
+		return n;
+	if (r->len - pos < 10)
+		return ERR_TRUNCATED;
+	const uint8_t *p = r->buf + pos;
+	uint16_t type = get16(p);
+	uint16_t rrclass = get16(p + 2);
+	uint32_t ttl = get32(p + 4);
+	size_t wire_rdlen = get16(p + 8);
+	pos += 10;
+	if (wire_rdlen > r->len - pos)
+		return ERR_TRUNCATED;
+
+	int rdlen = 0;
+	/* UPDATE prerequisites and RRset deletions carry class ANY or NONE
+	 * and no rdata at all, whatever the type. */
+	if (wire_rdlen != 0 ||
+	    (rrclass != RRCLASS_ANY && rrclass != RRCLASS_NONE)) {
+		rdlen = read_rdata(r->buf, r->len, pos, pos + wire_rdlen, type,
+				   rdata, cap);
+		if (rdlen < 0)
+			return rdlen;
+	}
+	rr->owner_len = (uint16_t)n;
+	rr->type = type;
+	rr->rrclass = rrclass;
+	rr->ttl = ttl;
+	rr->rdlen = (uint16_t)rdlen;
+	rr->offset = r->pos;
+	r->pos = pos + wire_rdlen;
+	return 0;
+}
+
+int msg_skip_rr(struct msg_reader *r)
+{
+	uint8_t owner[DNAME_MAXLEN];
+	size_t pos = r->pos;
+	int n = read_name(r->buf, r->len, &pos, r->len, true, owner);
+	if (n < 0)
+		return n;
+	if (r->len - pos < 10)
+		return ERR_TRUNCATED;
+	size_t wire_rdlen = get16(r->buf + pos + 8);
+	pos += 10;
+	if (wire_rdlen > r->len - pos)
+		return ERR_TRUNCATED;
+	r->pos = pos + wire_rdlen;
+	return 0;
+}
+
+/*
+ * Writing.
+ *
+ * Compression: the writer remembers the offsets of up to MSG_COMPRESS_MAX
+ * names it wrote. To write a name it expands each remembered name by
+ * following the labels and pointers already in the buffer, finds the
+ * longest common suffix (labels compared case-insensitively, as NSD and
+ * Knot do; RFC 4343 allows the case of an earlier occurrence to show) whose
+ * start lies below 0x4000, and writes the labels in front of it followed
+ * by a pointer. Nothing is allocated.
+ *
+ * An item (question or RR) is encoded by one routine in two modes: measure
+ * (nothing written) and write. Names of the item being encoded are also
+ * targets for its later names (SOA RNAME after MNAME), so the encoder keeps
+ * them as "pending" names with the offsets they have, or would have, in
+ * the message; that is what lets measuring give the exact length. When
+ * the uncompressed length surely fits, measuring is skipped.
+ */
+
+/* The labels of a name, root excluded, each with its offset in the
+ * message; an offset above PTR_MAX_OFFSET cannot be pointed at. */
+struct name_labels {
+	int n;
+	const uint8_t *label[DNAME_MAXLABELS];
+	uint16_t off[DNAME_MAXLABELS];
+};
+
+struct pending_name {
+	const uint8_t *name; /* uncompressed */
+	int n;		     /* labels */
+	int literal;	     /* leading labels written out, before a pointer */
+	uint16_t off[DNAME_MAXLABELS];
+};
+
+struct encoder {
+	struct msg_writer *w;
+	bool write;
+	size_t pos;
+	int npending;
+	struct pending_name pending[RR_MAXNAMES];
+};
+
+/* An item to encode: a question (rdata NULL and is_question) or an RR. */
+struct item {
+	bool is_question;
+	const uint8_t *owner;
+	uint16_t type;
+	uint16_t rrclass;
+	uint32_t ttl;
+	const uint8_t *rdata;
+	size_t rdlen;
+};
+
+static uint16_t clamp_offset(size_t off)
+{
+	return off > 0xFFFF ? 0xFFFF : (uint16_t)off;
+}
+
+static void labels_of_name(const uint8_t *name, struct name_labels *nl)
+{
+	int n = 0;
+	while (*name != 0 && n < DNAME_MAXLABELS) {
+		nl->label[n++] = name;
+		name += *name + 1;
+	}
+	nl->n = n;
+}
+
+/* Expands a name the writer wrote at `off`. Pointers in it were written
+ * by the writer too, always to an earlier label, so the walk ends. */
+static void labels_in_buffer(const uint8_t *buf, size_t off,
+			     struct name_labels *nl)
+{
+	int n = 0;
+	while (buf[off] != 0 && n < DNAME_MAXLABELS) {
+		if ((buf[off] & PTR_BITS) == PTR_BITS) {
+			off = get16(buf + off) & PTR_MAX_OFFSET;
+			continue;
+		}
+		nl->label[n] = buf + off;
+		nl->off[n] = (uint16_t)off;
+		n++;
+		off += buf[off] + 1u;
+	}
+	nl->n = n;
+}
+
+static void labels_of_pending(const struct pending_name *p,
+			      struct name_labels *nl)
+{
+	labels_of_name(p->name, nl);
+	memcpy(nl->off, p->off, (size_t)p->n * sizeof(p->off[0]));
+}
+
+static bool label_equal(const uint8_t *a, const uint8_t *b)
+{
+	if (a[0] != b[0])
+		return false;
+	for (uint8_t i = 1; i <= a[0]; i++)
+		if (lower_octet(a[i]) != lower_octet(b[i]))
+			return false;
+	return true;
+}
+
+/* Number of trailing labels `name` shares with `cand`, reduced until the
+ * shared suffix starts at an offset a pointer can reach. */
+static int common_suffix(const struct name_labels *name,
+			 const struct name_labels *cand)
+{
+	int m = 0;
+	while (m < name->n && m < cand->n &&
+	       label_equal(name->label[name->n - 1 - m],
+			   cand->label[cand->n - 1 - m]))
+		m++;
+	while (m > 0 && cand->off[cand->n - m] > PTR_MAX_OFFSET)
+		m--;
+	return m;
+}
+
+/* Encodes `name` at e->pos, compressed when `compress`; compressed names
+ * become pending targets for the rest of the item. */
+static void encode_name(struct encoder *e, const uint8_t *name, bool compress)
+{
+	struct name_labels nl, cand;
+	uint16_t best_off[DNAME_MAXLABELS];
+	int best = 0;
+
+	labels_of_name(name, &nl);
+	if (compress) {
+		const struct msg_writer *w = e->w;
+		for (int i = 0; i < w->ncompress && best < nl.n; i++) {
+			labels_in_buffer(w->buf, w->compress[i], &cand);
+			int m = common_suffix(&nl, &cand);
+			if (m > best) {
+				best = m;
+				memcpy(best_off, cand.off + cand.n - m,
+				       (size_t)m * sizeof(best_off[0]));
+			}
+		}
+		for (int i = 0; i < e->npending && best < nl.n; i++) {
+			labels_of_pending(&e->pending[i], &cand);
+			int m = common_suffix(&nl, &cand);
+			if (m > best) {
+				best = m;
+				memcpy(best_off, cand.off + cand.n - m,
+				       (size_t)m * sizeof(best_off[0]));
+			}
+		}
+	}
+
+	int literal = nl.n - best;
+	size_t literal_len = literal < nl.n ? (size_t)(nl.label[literal] - name)
+					    : dname_len(name) - 1;
+	if (e->write) {
+		uint8_t *out = e->w->buf + e->pos;
+		memcpy(out, name, literal_len);
+		if (best > 0)
+			put16(out + literal_len,
+			      (uint16_t)(0xC000 | best_off[0]));
+		else
+			out[literal_len] = 0;
+	}
+	if (compress && e->npending < RR_MAXNAMES) {
+		struct pending_name *p = &e->pending[e->npending++];
+		p->name = name;
+		p->n = nl.n;
+		p->literal = literal;
+		for (int i = 0; i < literal; i++)
+			p->off[i] =
+			    clamp_offset(e->pos + (size_t)(nl.label[i] - name));
+		memcpy(p->off + literal, best_off,
+		       (size_t)best * sizeof(best_off[0]));
+	}
+	e->pos += literal_len + (best > 0 ? 2 : 1);
+}
+
+static void encode_bytes(struct encoder *e, const uint8_t *data, size_t len)
+{
+	/* Empty rdata may be NULL, which memcpy must not see. */
+	if (e->write && len != 0)
+		memcpy(e->w->buf + e->pos, data, len);
+	e->pos += len;
+}
+
+static bool layout_compresses(const uint8_t *layout)
+{
+	for (const uint8_t *f = layout; *f != RDF_END; f++)
+		if (*f == RDF_NAME_COMPRESS)
+			return true;
+	return false;
+}
+
+/* Encodes rdata field by field, compressing RDF_NAME_COMPRESS names.
+ * Returns 0 or ERR_INVAL when the rdata does not match the layout. */
+static int encode_rdata(struct encoder *e, const uint8_t *layout,
+			const uint8_t *rdata, size_t rdlen)
+{
+	size_t pos = 0;
+	for (const uint8_t *f = layout; *f != RDF_END; f++) {
+		size_t n;
+		if (is_name_field(*f)) {
+			int len = dname_check(rdata + pos, rdlen - pos);
+			if (len < 0)
+				return ERR_INVAL;
+			if (*f == RDF_NAME_COMPRESS) {
+				encode_name(e, rdata + pos, true);
+				pos += (size_t)len;
+				continue;
+			}
+			n = (size_t)len;
+		} else if (fixed_len(*f) != 0) {
+			n = fixed_len(*f);
+		} else if (*f == RDF_STRING) {
+			if (pos >= rdlen)
+				return ERR_INVAL;
+			n = (size_t)rdata[pos] + 1;
+		} else {
+			n = rdlen - pos;
+		}
+		if (n > rdlen - pos)
+			return ERR_INVAL;
+		encode_bytes(e, rdata + pos, n);
+		pos += n;
+	}
+	return pos == rdlen ? 0 : ERR_INVAL;
+}
+
+static int encode_item(struct encoder *e, const struct item *it)
+{
+	uint8_t *buf = e->w->buf;
+	encode_name(e, it->owner, true);
+	size_t fixed = e->pos;
+	if (it->is_question) {
+		if (e->write) {
+			put16(buf + fixed, it->type);
+			put16(buf + fixed + 2, it->rrclass);
+		}
+		e->pos += 4;
+		return 0;
+	}
+	e->pos += 10;
+	size_t rdstart = e->pos;
+	const uint8_t *layout = rrtype_layout(it->type);
+	/* Empty rdata (UPDATE class ANY/NONE, RFC 2136 §2.4-2.5) has no
+	 * fields to walk whatever the type. */
+	if (it->rdlen != 0 && layout_compresses(layout)) {
+		int rc = encode_rdata(e, layout, it->rdata, it->rdlen);
+		if (rc < 0)
+			return rc;
+	} else {
+		encode_bytes(e, it->rdata, it->rdlen);
+	}
+	if (e->write) {
+		put16(buf + fixed, it->type);
+		put16(buf + fixed + 2, it->rrclass);
+		put32(buf + fixed + 4, it->ttl);
+		put16(buf + fixed + 8, (uint16_t)(e->pos - rdstart));
+	}
+	return 0;
+}
+
+static void set_count(struct msg_writer *w, int section, uint16_t n)
+{
+	w->count[section] = n;
+	put16(w->buf + 4 + 2 * section, n);
+}
+
+/* Writes an item whole or not at all. */
+static int write_item(struct msg_writer *w, int section, const struct item *it)
+{
+	struct encoder e = {.w = w, .pos = w->pos};
+	size_t bound =
+	    dname_len(it->owner) + (it->is_question ? 4 : 10) + it->rdlen;
+	if (w->count[section] == 0xFFFF)
+		return ERR_SPACE;
+	if (bound > w->limit - w->pos) {
+		/* It might not fit: measure before touching the buffer. */
+		int rc = encode_item(&e, it);
+		if (rc < 0)
+			return rc;
+		if (e.pos > w->limit)
+			return ERR_SPACE;
+		e.pos = w->pos;
+		e.npending = 0;
+	}
+	e.write = true;
+	int rc = encode_item(&e, it);
+	if (rc < 0)
+		return rc;
+
+	for (int i = 0; i < e.npending; i++) {
+		const struct pending_name *p = &e.pending[i];
+		/* A name written as a bare pointer adds no new suffix. */
+		if (p->literal == 0 || p->off[0] > PTR_MAX_OFFSET ||
+		    w->ncompress >= MSG_COMPRESS_MAX)
+			continue;
+		w->compress[w->ncompress++] = p->off[0];
+	}
+	w->pos = e.pos;
+	w->section = (uint8_t)section;
+	set_count(w, section, (uint16_t)(w->count[section] + 1));
+	return 0;
+}
+
+int msg_writer_init(struct msg_writer *w, uint8_t *buf, size_t cap,
+		    size_t limit)
+{
+	memset(w, 0, sizeof(*w));
+	if (limit > cap)
+		limit = cap;
+	if (limit > MSG_MAXLEN)
+		limit = MSG_MAXLEN;
+	if (limit < MSG_HDRLEN)
+		return ERR_SPACE;
+	w->buf = buf;
+	w->cap = cap;
+	w->limit = limit;
+	w->pos = MSG_HDRLEN;
+	memset(buf, 0, MSG_HDRLEN);
+	return 0;
+}
+
+int msg_writer_set_limit(struct msg_writer *w, size_t limit)
+{
+	if (limit > w->cap)
+		limit = w->cap;
+	if (limit > MSG_MAXLEN)
+		limit = MSG_MAXLEN;
+	if (limit < w->pos)
+		return ERR_INVAL;
+	w->limit = limit;
+	return 0;
+}
+
+void msg_write_header(struct msg_writer *w, uint16_t id, uint16_t flags)
+{
+	put16(w->buf, id);
+	put16(w->buf + 2, flags);
+}
+
+uint16_t msg_writer_flags(const struct msg_writer *w)
+{
+	return get16(w->buf + 2);
+}
+
+void msg_writer_set_flags(struct msg_writer *w, uint16_t flags)
+{
+	put16(w->buf + 2, flags);
+}
+
+void msg_writer_set_count(struct msg_writer *w, enum msg_section section,
+			  uint16_t n)
+{
+	set_count(w, section, n);
+}
+
+int msg_write_question(struct msg_writer *w, const uint8_t *name, uint16_t type,
+		       uint16_t rrclass)
+{
+	if (w->section != MSG_QUESTION)
+		return ERR_BADSTATE;
+	struct item it = {
+	    .is_question = true,
+	    .owner = name,
+	    .type = type,
+	    .rrclass = rrclass,
+	};
+	return write_item(w, MSG_QUESTION, &it);
+}
+
+int msg_write_rr(struct msg_writer *w, enum msg_section section,
+		 const uint8_t *owner, uint16_t type, uint16_t rrclass,
+		 uint32_t ttl, const uint8_t *rdata, size_t rdlen)
+{
+	if (section < MSG_ANSWER || section > MSG_ADDITIONAL ||
+	    rdlen > MSG_RDATA_MAX)
+		return ERR_INVAL;
+	if (section < w->section)
+		return ERR_BADSTATE;
+	struct item it = {
+	    .owner = owner,
+	    .type = type,
+	    .rrclass = rrclass,
+	    .ttl = ttl,
+	    .rdata = rdata,
+	    .rdlen = rdlen,
+	};
+	return write_item(w, section, &it);
+}
+
+void msg_writer_mark(const struct msg_writer *w, struct msg_mark *mark)
+{
+	mark->pos = w->pos;
+	memcpy(mark->count, w->count, sizeof(mark->count));
+	mark->section = w->section;
+	mark->ncompress = w->ncompress;
+}
+
+void msg_writer_rollback(struct msg_writer *w, const struct msg_mark *mark)
+{
+	w->pos = mark->pos;
+	for (int i = 0; i < 4; i++)
+		set_count(w, i, mark->count[i]);
+	w->section = mark->section;
+	w->ncompress = mark->ncompress;
+}
+
+/*
+ * EDNS.
+ */
+
+int msg_edns_next_option(const struct msg_edns *edns, size_t *pos,
+			 uint16_t *code, const uint8_t **data, uint16_t *len)
+{
+	size_t area = edns->options_len;
+	if (*pos >= area)
+		return 0;
+	if (area - *pos < 4)
+		return ERR_MALFORMED;
+	const uint8_t *p = edns->options + *pos;
+	uint16_t optlen = get16(p + 2);
+	if (optlen > area - *pos - 4)
+		return ERR_MALFORMED;
+	*code = get16(p);
+	*len = optlen;
+	*data = p + 4;
+	*pos += 4 + (size_t)optlen;
+	return 1;
+}
+
+int msg_edns_find_option(const struct msg_edns *edns, uint16_t code,
+			 const uint8_t **data, uint16_t *len)
+{
+	size_t pos = 0;
+	uint16_t c;
+	while (msg_edns_next_option(edns, &pos, &c, data, len) == 1)
+		if (c == code)
+			return 0;
+	return ERR_NOTFOUND;
+}
+
+int msg_edns_parse(const struct msg_rr *rr, const uint8_t *rdata,
+		   struct msg_edns *out)
+{
+	if (rr->type != RRTYPE_OPT)
+		return ERR_INVAL;
+	if (rr->owner[0] != 0)
+		return ERR_MALFORMED;
+	out->udp_size = rr->rrclass;
+	out->ext_rcode = (uint8_t)(rr->ttl >> 24);
+	out->version = (uint8_t)(rr->ttl >> 16);
+	out->flags = (uint16_t)rr->ttl;
+	out->dnssec_ok = (out->flags & EDNS_FLAG_DO) != 0;
+	out->options = rdata;
+	out->options_len = rr->rdlen;
+
+	size_t pos = 0;
+	uint16_t code, len;
+	const uint8_t *data;
+	int rc;
+	while ((rc = msg_edns_next_option(out, &pos, &code, &data, &len)) == 1)
+		;
+	return rc;
+}
+
+int msg_write_opt(struct msg_writer *w, const struct msg_edns *edns,
+		  const uint8_t *nsid, size_t nsid_len)
+{
+	size_t options_len = edns->options != NULL ? edns->options_len : 0;
+	size_t rdlen = options_len;
+	if (nsid != NULL) {
+		if (nsid_len > MSG_RDATA_MAX - 4)
+			return ERR_INVAL;
+		rdlen += 4 + nsid_len;
+	}
+	if (rdlen > MSG_RDATA_MAX)
+		return ERR_INVAL;
+	if (w->count[MSG_ADDITIONAL] == 0xFFFF ||
+	    1 + 10 + rdlen > w->limit - w->pos)
+		return ERR_SPACE;
+
+	uint8_t *p = w->buf + w->pos;
+	p[0] = 0; /* owner: the root */
+	put16(p + 1, RRTYPE_OPT);
+	put16(p + 3, edns->udp_size);
+	put32(p + 5, ((uint32_t)edns->ext_rcode << 24) |
+			 ((uint32_t)edns->version << 16) |
+			 (edns->dnssec_ok ? EDNS_FLAG_DO : 0));
+	put16(p + 9, (uint16_t)rdlen);
+	p += 11;
+	if (options_len != 0) {
+		memcpy(p, edns->options, options_len);
+		p += options_len;
+	}
+	if (nsid != NULL) {
+		put16(p, EDNS_OPT_NSID);
+		put16(p + 2, (uint16_t)nsid_len);
+		if (nsid_len != 0)
+			memcpy(p + 4, nsid, nsid_len);
+	}
+	w->pos += 11 + rdlen;
+	w->section = MSG_ADDITIONAL;
+	set_count(w, MSG_ADDITIONAL, (uint16_t)(w->count[MSG_ADDITIONAL] + 1));
+	return 0;
+}
