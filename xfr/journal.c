@@ -209,6 +209,52 @@ int journal_open(const char *path, struct journal **out)
 	return 0;
 }
 
+int journal_open_readonly(const char *path, struct journal **out)
+{
+	if (sodium_init() < 0)
+		return ERR_CRYPTO;
+	struct journal *j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return ERR_NOMEM;
+	j->fd = open(path, O_RDONLY | O_CLOEXEC);
+	j->path = strdup(path);
+	if (j->fd < 0 || j->path == NULL) {
+		int r = j->fd < 0 ? (errno == ENOENT ? ERR_NOTFOUND : ERR_IO)
+				  : ERR_NOMEM;
+		journal_close(j);
+		return r;
+	}
+	struct stat st;
+	char magic[sizeof(FILE_MAGIC)];
+	if (fstat(j->fd, &st) != 0 ||
+	    read_full(j->fd, magic, sizeof(magic), 0) != 0 ||
+	    memcmp(magic, FILE_MAGIC, sizeof(magic)) != 0) {
+		journal_close(j);
+		return ERR_MALFORMED;
+	}
+	j->size = (uint64_t)st.st_size;
+	uint64_t offset = sizeof(FILE_MAGIC);
+	while (offset + HEADER_LEN <= j->size) {
+		uint8_t header[HEADER_LEN];
+		if (read_full(j->fd, header, HEADER_LEN, offset) != 0)
+			break;
+		uint32_t length = get32(header + 4);
+		uint32_t from = get32(header + 8), to = get32(header + 12);
+		if (memcmp(header, RECORD_MAGIC, 4) != 0 ||
+		    length < HEADER_LEN + SUM_LEN || offset + length > j->size ||
+		    (j->count > 0 && j->entries[j->count - 1].to != from))
+			break;
+		if (add_entry(j, from, to, offset, length) != 0) {
+			journal_close(j);
+			return ERR_NOMEM;
+		}
+		offset += length;
+	}
+	j->size = offset;
+	*out = j;
+	return 0;
+}
+
 void journal_close(struct journal *j)
 {
 	if (j == NULL)

@@ -40,6 +40,14 @@ struct journal {
  * ERR_MALFORMED (not a journal file: left untouched). */
 int journal_open(const char *path, struct journal **out);
 
+/* Opens a journal read-only, for serving IXFR from another thread while
+ * the owner may append or trim: only record headers are read here (the
+ * checksum is checked by journal_read), a record still being written at
+ * the tail ends the list, and since trimming replaces the file by rename,
+ * the open file stays consistent. Returns 0, ERR_NOTFOUND (no file),
+ * ERR_IO, ERR_MALFORMED, ERR_NOMEM. */
+int journal_open_readonly(const char *path, struct journal **out);
+
 /* Closes and frees. */
 void journal_close(struct journal *j);
 

@@ -96,6 +96,20 @@ START_TEST(append_and_reopen)
 		zone_diff_free(&got);
 		zone_diff_free(&want);
 	}
+	/* a reader on another fd sees the same records */
+	struct journal *ro;
+	ck_assert_int_eq(journal_open_readonly(path, &ro), 0);
+	ck_assert_uint_eq(ro->count, 5);
+	struct zone_diff rd, rwant;
+	ck_assert_int_eq(journal_read(ro, 4, &rd), 0);
+	make_diff(&rwant, 5, 5);
+	assert_diff_eq(&rd, &rwant);
+	zone_diff_free(&rd);
+	zone_diff_free(&rwant);
+	journal_close(ro);
+	char missing[200];
+	snprintf(missing, sizeof(missing), "%s.none", path);
+	ck_assert_int_eq(journal_open_readonly(missing, &ro), ERR_NOTFOUND);
 	/* history must chain */
 	struct zone_diff d;
 	make_diff(&d, 9, 1);
@@ -129,6 +143,11 @@ START_TEST(torn_tail_is_cut)
 	journal_close(j);
 	for (uint64_t len = two + 1; len < full; len += 7) {
 		ck_assert_int_eq(truncate(path, (off_t)len), 0);
+		/* a reader while the tail is being written sees two records */
+		struct journal *ro;
+		ck_assert_int_eq(journal_open_readonly(path, &ro), 0);
+		ck_assert_uint_eq(ro->count, 2);
+		journal_close(ro);
 		ck_assert_int_eq(journal_open(path, &j), 0);
 		ck_assert_uint_eq(j->count, 2);
 		ck_assert_uint_eq(j->size, two);
