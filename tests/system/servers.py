@@ -15,6 +15,7 @@ test can be run unchanged against tandemd, NSD and Knot:
     tcp_idle_timeout -- seconds
 """
 
+import errno
 import os
 import shutil
 import signal
@@ -48,29 +49,56 @@ STOP_TIMEOUT = 5.0
 _used_ports = set()
 
 
-def free_port(host="127.0.0.1", attempts=50):
-    """A port free for both UDP and TCP on host (bind port 0 on UDP, then
-    try the same port on TCP).  Never returns the same port twice in one
-    test run."""
-    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+def free_port(attempts=50):
+    """A port free for both UDP and TCP on 127.0.0.1 and (if the machine
+    has IPv6 loopback) on ::1: bind port 0 on UDP, then try the same port
+    on the others.  Never returns the same port twice in one test run."""
     for _ in range(attempts):
-        u = socket.socket(fam, socket.SOCK_DGRAM)
-        t = socket.socket(fam, socket.SOCK_STREAM)
+        socks = []
         try:
-            u.bind((host, 0))
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            socks.append(u)
+            u.bind(("127.0.0.1", 0))
             port = u.getsockname()[1]
             if port in _used_ports:
                 continue
             try:
-                t.bind((host, port))
+                for fam, typ, host in ((socket.AF_INET, socket.SOCK_STREAM,
+                                        "127.0.0.1"),
+                                       (socket.AF_INET6, socket.SOCK_DGRAM,
+                                        "::1"),
+                                       (socket.AF_INET6, socket.SOCK_STREAM,
+                                        "::1")):
+                    t = socket.socket(fam, typ)
+                    socks.append(t)
+                    try:
+                        t.bind((host, port))
+                    except OSError as e:
+                        if host == "::1" and e.errno in (
+                                errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+                            continue  # no IPv6 loopback here
+                        raise
             except OSError:
                 continue
             _used_ports.add(port)
             return port
         finally:
-            u.close()
-            t.close()
-    raise RuntimeError("no free UDP+TCP port found on %s" % host)
+            for x in socks:
+                x.close()
+    raise RuntimeError("no free UDP+TCP port found on loopback")
+
+
+def has_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                     "runtime error:", "WARNING: ThreadSanitizer")
 
 
 class ServerDied(AssertionError):
@@ -85,7 +113,7 @@ class Server:
 
     def __init__(self, workdir, zones=None, *, identity="ns1.example.net",
                  version="tandem-test 1.0", nsid=None, edns_size=1232,
-                 tcp_idle_timeout=10, port=None, extra=""):
+                 tcp_idle_timeout=10, listen6=False, port=None, extra=""):
         self.workdir = str(workdir)
         os.makedirs(self.workdir, exist_ok=True)
         self.zones = list(zones or DEFAULT_ZONES)
@@ -95,6 +123,7 @@ class Server:
         self.edns_size = edns_size
         self.tcp_idle_timeout = tcp_idle_timeout
         self.extra = extra
+        self.listen6 = listen6   # also listen on [::1] at the same port
         self.port = port or free_port()
         self.host = "127.0.0.1"
         self.proc = None
@@ -118,6 +147,9 @@ class Server:
     def write_config(self):
         raise NotImplementedError
 
+    def cwd(self):
+        return self.workdir
+
     def command(self):
         raise NotImplementedError
 
@@ -128,7 +160,7 @@ class Server:
     def start(self, timeout=START_TIMEOUT):
         self.write_config()
         self._logf = open(self.logpath, "ab")
-        self.proc = subprocess.Popen(self.command(), cwd=self.workdir,
+        self.proc = subprocess.Popen(self.command(), cwd=self.cwd(),
                                      stdin=subprocess.DEVNULL,
                                      stdout=self._logf,
                                      stderr=subprocess.STDOUT,
@@ -174,11 +206,13 @@ class Server:
 
     def stop(self, check=True):
         """Stop by PID: SIGTERM, bounded wait, SIGKILL to the process group
-        that start() created.  With check=True, raise if it had already
-        died on its own (a crash)."""
+        that start() created.  With check=True, raise (with the log) if it
+        had died on its own, needed SIGKILL, exited non-zero after SIGTERM,
+        or a sanitizer reported an error in its log."""
         if self.proc is None or self.stopped:
             return
         died = self.proc.poll() is not None
+        killed = False
         if not died:
             try:
                 os.kill(self.proc.pid, signal.SIGTERM)
@@ -187,6 +221,7 @@ class Server:
             try:
                 self.proc.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
+                killed = True
                 try:
                     os.killpg(self.proc.pid, signal.SIGKILL)
                 except ProcessLookupError:
@@ -196,10 +231,25 @@ class Server:
         if self._logf:
             self._logf.close()
             self._logf = None
-        if died and check:
-            raise ServerDied("%s (pid %d) had died before stop, status %s\n%s"
-                             % (self.name, self.proc.pid, self.proc.returncode,
-                                self.log_tail()))
+        if not check:
+            return
+        problem = None
+        if died:
+            problem = "had died before stop, status %s" % self.proc.returncode
+        elif killed:
+            problem = "did not stop within %.0fs of SIGTERM (SIGKILLed)" % \
+                STOP_TIMEOUT
+        elif self.proc.returncode != 0:
+            problem = "exited with status %s after SIGTERM" % \
+                self.proc.returncode
+        else:
+            log = self.log_text()
+            marks = [m for m in SANITIZER_MARKERS if m in log]
+            if marks:
+                problem = "sanitizer report in its log (%s)" % ", ".join(marks)
+        if problem:
+            raise ServerDied("%s (pid %d) %s\n%s" % (
+                self.name, self.proc.pid, problem, self.log_tail(120)))
 
     def log_text(self):
         try:
@@ -214,9 +264,9 @@ class Server:
             self.name, self.logpath, lines, "\n".join(text[-lines:]))
 
     # -- querying ----------------------------------------------------------
-    def query(self, qname, qtype="A", tcp=False, **opts):
+    def query(self, qname, qtype="A", tcp=False, host=None, **opts):
         return dnsclient.query(self.port, qname, qtype, tcp=tcp,
-                               host=self.host, **opts)
+                               host=host or self.host, **opts)
 
     def send_raw(self, wire, tcp=False, timeout=dnsclient.DEFAULT_TIMEOUT):
         return dnsclient.send_raw(self.port, wire, tcp=tcp, host=self.host,
@@ -243,8 +293,10 @@ class Tandemd(Server):
 
     def config_text(self):
         lines = ["server:",
-                 "    listen: %s@%d" % (self.host, self.port),
-                 "    workers: %d" % self.workers]
+                 "    listen: %s@%d" % (self.host, self.port)]
+        if self.listen6:
+            lines.append("    listen: ::1@%d" % self.port)
+        lines.append("    workers: %d" % self.workers)
         if self.identity is not None:
             lines.append("    identity: %s" % self.identity)
         if self.version is not None:
@@ -269,6 +321,11 @@ class Tandemd(Server):
         with open(self.confpath, "w") as f:
             f.write(self.config_text())
 
+    def cwd(self):
+        # not the config's directory: relative zone paths must resolve
+        # against the config file, not the working directory
+        return "/"
+
     def command(self):
         return [self.binary(self.build_dir), "-c", self.confpath]
 
@@ -286,6 +343,7 @@ class Nsd(Server):
         lines = [
             "server:",
             "    ip-address: %s@%d" % (self.host, self.port),
+        ] + (["    ip-address: ::1@%d" % self.port] if self.listen6 else []) + [
             "    server-count: 1",
             "    username: \"\"",
             "    chroot: \"\"",
@@ -345,7 +403,9 @@ class Knot(Server):
             "server:",
             "    rundir: %s" % q(w),
             "    pidfile: %s" % q(os.path.join(w, "knot.pid")),
-            "    listen: %s@%d" % (self.host, self.port),
+            "    listen: [ %s@%d%s ]" % (self.host, self.port,
+                                         ", ::1@%d" % self.port
+                                         if self.listen6 else ""),
             "    udp-workers: 1",
             "    tcp-workers: 1",
             "    background-workers: 1",

@@ -25,6 +25,7 @@ import dns.rdatatype
 import pytest
 
 import dnsclient
+import servers
 from servers import SERVER_NAMES, SHARED_KNOBS
 from dnsclient import make_query
 
@@ -1014,3 +1015,19 @@ def test_tcp_client_closes_early(server):
             c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                               struct.pack("ii", 1, 0))  # RST on close
     still_answers(server)
+
+
+# ---------------------------------------------------------------------------
+# listening
+
+@pytest.mark.parametrize("name", SERVER_NAMES)
+def test_ipv6_loopback_listen(make_server, name):
+    """`listen:` is repeatable: 127.0.0.1 and ::1 on the same port, UDP and
+    TCP on both."""
+    if not servers.has_ipv6_loopback():
+        pytest.skip("no IPv6 loopback (::1) on this machine")
+    srv = make_server(name, listen6=True)
+    for host in ("127.0.0.1", "::1"):
+        for tcp in (False, True):
+            r = ok(srv.query("www.example.com", "A", tcp=tcp, host=host))
+            assert rrs(r) == {("www.example.com.", "A", 3600, "192.0.2.80")}
