@@ -45,6 +45,21 @@ corpus; the full lists are in the entries below:
  unknown-class        | www.example.com HS A                | REFUSED, QDCOUNT=0, EDE 21       | REFUSED, question echoed       | Knot
  qclass-any           | www.example.com ANY-class A         | AA clear                         | AA set                         | NSD
 
+Differences outside the corpus (malformed or unusual messages), found and
+checked in test_answers.py:
+
+ query                                   | NSD                   | Knot                  | tandemd
+ ----------------------------------------+-----------------------+-----------------------+---------------------
+ QDCOUNT=2 (RFC 9619)                    | FORMERR               | dropped               | FORMERR
+ QDCOUNT=0 over TCP                      | connection closed     | FORMERR               | FORMERR
+ header only, QDCOUNT=1; pointer loop;   | FORMERR               | dropped               | FORMERR or dropped
+   label types 01/10; qname > 255        |                       |                       |
+ octets after the question               | answered normally     | FORMERR               | either
+ OPT with a non-root owner               | FORMERR               | OPT accepted          | either
+ UPDATE (opcode 5)                       | NOTIMP                | NOTAUTH (has DDNS)    | NOTIMP (RFC 2136 §3)
+ opcodes 1,2,3,6,7,15                    | NOTIMP, QDCOUNT=0     | NOTIMP, question kept | NOTIMP
+ CD=1 in a query                         | CD clear in reply     | CD clear in reply     | (not tested)
+
 Where they AGREE (and tandemd must too), notably: REFUSED for a name
 outside every zone carries, when the query has EDNS, the option EDE 20
 "Not Authoritative" (RFC 8914 §4.21) and no AA; QTYPE ANY is answered
