@@ -1,0 +1,346 @@
+/*
+ * main.c -- tandemd: command line, daemon life cycle, signals.
+ *
+ * The main thread loads the config and the zones, binds every socket
+ * (so that any error is reported before going to the background), starts
+ * the workers and then waits for signals: SIGHUP reloads the zone files,
+ * SIGTERM and SIGINT stop the server.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dns/error.h"
+#include "server/answer.h"
+#include "server/conf.h"
+#include "server/log.h"
+#include "server/worker.h"
+#include "server/zones.h"
+#include "zonedb/zonedb.h"
+
+#define DEFAULT_CONF "/etc/tandem/tandemd.conf"
+
+struct options {
+	const char *conf_path;
+	bool daemonize;
+	bool check_only;
+};
+
+/* Everything the running server owns. */
+struct server {
+	struct conf conf;
+	struct logger log;
+	struct zonedb zonedb;
+	struct answer_conf answer;
+	struct worker **workers;
+	unsigned nworkers;
+	struct event_base *base;
+	bool pidfile_written;
+	int ready_fd; /* -d: tells the waiting parent we run */
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: tandemd [-c FILE] [-d] [-t] [-V] [-h]\n"
+		"  -c FILE  configuration file (default " DEFAULT_CONF ")\n"
+		"  -d       run in the background (logs go to syslog)\n"
+		"  -t       check the configuration and every zone file, "
+		"then exit\n"
+		"  -V       print the version and exit\n"
+		"  -h       print this help and exit\n");
+}
+
+/* Config errors: "file:line: message" on stderr. */
+static void conf_error(void *arg, const char *file, unsigned long line,
+		       const char *msg)
+{
+	if (line > 0)
+		fprintf(stderr, "%s:%lu: %s\n", file, line, msg);
+	else
+		fprintf(stderr, "%s: %s\n", file, msg);
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	int c;
+	o->conf_path = DEFAULT_CONF;
+	while ((c = getopt(argc, argv, "c:dtVh")) != -1) {
+		switch (c) {
+		case 'c':
+			o->conf_path = optarg;
+			break;
+		case 'd':
+			o->daemonize = true;
+			break;
+		case 't':
+			o->check_only = true;
+			break;
+		case 'V':
+			printf("tandemd %s\n", TANDEM_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* Goes to the background: fork, new session, stdio on /dev/null. The
+ * parent waits until the child reports that it serves (see tell_ready)
+ * and exits 0, or 1 when the child died first, so that "tandemd -d"
+ * fails visibly. Returns 0 in the child. */
+static int daemonize(struct server *s)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		log_error(&s->log, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_error(&s->log, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0) {
+		close(fds[1]);
+		char c = 0;
+		ssize_t n;
+		do {
+			n = read(fds[0], &c, 1);
+		} while (n < 0 && errno == EINTR);
+		_exit(n == 1 && c == '1' ? 0 : 1);
+	}
+	close(fds[0]);
+	s->ready_fd = fds[1];
+	if (setsid() < 0) {
+		log_error(&s->log, "setsid: %s", strerror(errno));
+		return -1;
+	}
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	log_open_syslog(&s->log, "tandemd");
+	return 0;
+}
+
+static int write_pidfile(struct server *s)
+{
+	const char *path = s->conf.pidfile;
+	if (path == NULL)
+		return 0;
+	/* Written to a temporary name and renamed, so a reader never sees
+	 * a partial file. */
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 ||
+	    fclose(f) != 0 || rename(tmp, path) != 0) {
+		log_error(&s->log, "cannot write pidfile %s: %s", path,
+			  strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	s->pidfile_written = true;
+	return 0;
+}
+
+/* Releases the parent of daemonize(). */
+static void tell_ready(struct server *s)
+{
+	if (s->ready_fd < 0)
+		return;
+	ssize_t n;
+	do {
+		n = write(s->ready_fd, "1", 1);
+	} while (n < 0 && errno == EINTR);
+	close(s->ready_fd);
+	s->ready_fd = -1;
+}
+
+static void on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *s = arg;
+	log_info(&s->log, "signal %d: stopping", (int)sig);
+	event_base_loopbreak(s->base);
+}
+
+static void on_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *s = arg;
+	log_info(&s->log, "SIGHUP: reloading zones");
+	int failed = zones_reload(&s->zonedb, &s->log);
+	if (failed > 0)
+		log_warning(&s->log, "%d zone(s) failed to reload", failed);
+}
+
+/* Creates the workers, each binding its own sockets. */
+static int create_workers(struct server *s)
+{
+	struct conf *c = &s->conf;
+	s->nworkers = c->workers;
+	s->workers = calloc(s->nworkers, sizeof(*s->workers));
+	if (s->workers == NULL)
+		return ERR_NOMEM;
+	struct worker_settings ws = {
+	    .answer = &s->answer,
+	    .log = &s->log,
+	    .tcp_idle_timeout = c->tcp_idle_timeout,
+	    /* tcp-max-clients is for the whole server; each worker
+	     * takes its share, rounded up. */
+	    .tcp_max_clients =
+		(c->tcp_max_clients + s->nworkers - 1) / s->nworkers,
+	};
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		int ret = worker_create(i, &ws, c->listens, c->nlistens,
+					&s->workers[i]);
+		if (ret < 0)
+			return ret;
+	}
+	for (size_t i = 0; i < c->nlistens; i++)
+		log_info(&s->log, "listening on %s (UDP and TCP), %u workers",
+			 c->listens[i].text, s->nworkers);
+	return 0;
+}
+
+static void destroy_workers(struct server *s)
+{
+	if (s->workers == NULL)
+		return;
+	for (unsigned i = 0; i < s->nworkers; i++)
+		if (s->workers[i] != NULL)
+			worker_stop(s->workers[i]);
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		if (s->workers[i] == NULL)
+			continue;
+		const struct worker_stats *st = worker_stats(s->workers[i]);
+		log_debug(&s->log,
+			  "worker %u: %llu UDP queries (%llu dropped), %llu "
+			  "TCP queries on %llu connections (%llu refused, %llu "
+			  "timed out)",
+			  i, (unsigned long long)st->udp_queries,
+			  (unsigned long long)st->udp_dropped,
+			  (unsigned long long)st->tcp_queries,
+			  (unsigned long long)st->tcp_accepted,
+			  (unsigned long long)st->tcp_refused,
+			  (unsigned long long)st->tcp_timeouts);
+		worker_free(s->workers[i]);
+	}
+	free(s->workers);
+	s->workers = NULL;
+}
+
+/* Runs the main loop until SIGTERM or SIGINT. */
+static int run(struct server *s)
+{
+	s->base = event_base_new();
+	if (s->base == NULL)
+		return -1;
+	struct event *ev_term = evsignal_new(s->base, SIGTERM, on_stop, s);
+	struct event *ev_int = evsignal_new(s->base, SIGINT, on_stop, s);
+	struct event *ev_hup = evsignal_new(s->base, SIGHUP, on_reload, s);
+	int ret = -1;
+	if (!ev_term || !ev_int || !ev_hup || evsignal_add(ev_term, NULL) ||
+	    evsignal_add(ev_int, NULL) || evsignal_add(ev_hup, NULL))
+		goto out;
+	/* Workers start after the signal handlers exist, and after fork(). */
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		if (worker_start(s->workers[i]) < 0) {
+			log_error(&s->log, "cannot start worker %u", i);
+			goto out;
+		}
+	}
+	log_info(&s->log, "tandemd %s started", TANDEM_VERSION);
+	tell_ready(s);
+	event_base_dispatch(s->base);
+	ret = 0;
+out:
+	destroy_workers(s);
+	if (ev_term)
+		event_free(ev_term);
+	if (ev_int)
+		event_free(ev_int);
+	if (ev_hup)
+		event_free(ev_hup);
+	event_base_free(s->base);
+	s->base = NULL;
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opt = {0};
+	if (parse_args(argc, argv, &opt) < 0)
+		return 1;
+
+	struct server server = {.ready_fd = -1};
+	struct server *s = &server;
+	log_init(&s->log, LOG_LEVEL_INFO);
+	zonedb_init(&s->zonedb);
+
+	int ret = conf_load(opt.conf_path, &s->conf, conf_error, NULL);
+	if (opt.check_only) {
+		int failed = ret < 0 ? 1 : zones_check(&s->conf);
+		conf_free(&s->conf);
+		return failed ? 1 : 0;
+	}
+	if (ret < 0) {
+		conf_free(&s->conf);
+		return 1;
+	}
+	s->log.level = s->conf.log_level;
+
+	/* A client closing its TCP connection must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+
+	int status = 1;
+	ret = zones_load(&s->zonedb, &s->conf, &s->log);
+	if (ret < 0) {
+		log_error(&s->log, "loading zones: %s", error_str(ret));
+		goto out;
+	}
+	s->answer = (struct answer_conf){
+	    .zonedb = &s->zonedb,
+	    .edns_size = s->conf.edns_buffer_size,
+	    .identity = s->conf.identity,
+	    .version = s->conf.version,
+	    .nsid = s->conf.nsid_len ? s->conf.nsid : NULL,
+	    .nsid_len = s->conf.nsid_len,
+	};
+	if (create_workers(s) < 0)
+		goto out;
+	if (opt.daemonize && daemonize(s) < 0)
+		goto out;
+	if (write_pidfile(s) < 0)
+		goto out;
+	if (run(s) == 0)
+		status = 0;
+	log_info(&s->log, "tandemd stopped");
+out:
+	destroy_workers(s);
+	zones_clear(&s->zonedb);
+	if (s->pidfile_written)
+		unlink(s->conf.pidfile);
+	conf_free(&s->conf);
+	log_close(&s->log);
+	return status;
+}

@@ -1,0 +1,831 @@
+/*
+ * worker.c -- query-answering threads: UDP and TCP on their own sockets.
+ *
+ * RCU (liburcu QSBR). A QSBR reader must report a quiescent state
+ * regularly, or a writer's synchronize_rcu() waits for it. A worker spends
+ * most of its life blocked in epoll_wait(); a quiescent state reported
+ * "once per loop turn" from a callback would leave it online -- and the
+ * writer stuck -- for as long as no packet arrives. So the worker is
+ * offline (an extended quiescent state) whenever it is not answering:
+ * every callback that reads zone data goes online on entry and offline on
+ * exit, which also reports a quiescent state after each UDP batch and each
+ * TCP read. Zone data is never kept across callbacks. The cost is two
+ * memory barriers per batch, not per query.
+ */
+#include "server/worker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define URCU_INLINE_SMALL_FUNCTIONS
+#include <urcu-qsbr.h>
+
+#include "dns/error.h"
+
+#define UDP_BATCH    64	  /* datagrams per recvmmsg/sendmmsg */
+#define UDP_ROUNDS   8	  /* batches per callback before yielding */
+#define UDP_IN_SIZE  4096 /* largest query read over UDP */
+#define UDP_OUT_SIZE 4096 /* >= the largest edns-buffer-size */
+
+#define TCP_BACKLOG    256
+#define TCP_ACCEPTS    32    /* accepts per callback */
+#define TCP_READS      4     /* reads per callback before yielding */
+#define TCP_IN_INITIAL 4096  /* input buffer; grows for a larger message */
+#define TCP_OUT_KEEP   16384 /* output buffers kept between connections */
+/* Answering stops while this much output waits for the client, so a
+ * client that pipelines queries without reading cannot make us buffer
+ * without bound (RFC 7766 §6.2.1.1 lets us pace it). */
+#define TCP_OUT_HIGH 65536
+
+union pktinfo_cmsg {
+	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	struct cmsghdr align;
+};
+
+struct udp_socket {
+	struct worker *w;
+	int fd;
+	int family;
+	bool wildcard; /* bound to 0.0.0.0 or ::: reply from the
+			  address the query was sent to */
+	struct event *ev;
+};
+
+struct tcp_listener {
+	struct worker *w;
+	int fd;
+	struct event *ev;
+};
+
+struct tcp_conn {
+	struct worker *w;
+	int fd;	  /* -1 when the slot is free */
+	bool eof; /* the client closed its side */
+	struct event *read_ev, *write_ev, *idle_ev;
+	uint8_t *in; /* unprocessed input */
+	size_t in_len, in_cap;
+	uint8_t *out; /* output not yet accepted by the kernel */
+	size_t out_off, out_len, out_cap;
+	struct tcp_conn *next_free;
+};
+
+struct worker {
+	unsigned id;
+	struct worker_settings s;
+	pthread_t thread;
+	bool started;
+	struct event_base *base;
+	int stop_pipe[2];
+	struct event *stop_ev;
+
+	struct udp_socket *udp;
+	size_t nudp;
+	struct tcp_listener *tcp;
+	size_t ntcp;
+	struct tcp_conn *conns;
+	size_t nconns; /* open connections */
+	struct tcp_conn *free_conns;
+	struct timeval idle;
+
+	struct answer_scratch *scratch;
+	uint8_t *udp_in;  /* UDP_BATCH * UDP_IN_SIZE */
+	uint8_t *udp_out; /* UDP_BATCH * UDP_OUT_SIZE */
+	uint8_t *tcp_out; /* 2 + MSG_MAXLEN: one framed answer */
+	struct mmsghdr in_msgs[UDP_BATCH];
+	struct mmsghdr out_msgs[UDP_BATCH];
+	struct iovec in_iov[UDP_BATCH];
+	struct iovec out_iov[UDP_BATCH];
+	struct sockaddr_storage addrs[UDP_BATCH];
+	union pktinfo_cmsg in_cmsg[UDP_BATCH];
+	union pktinfo_cmsg out_cmsg[UDP_BATCH];
+
+	struct worker_stats stats;
+};
+
+/* ---- sockets ---------------------------------------------------------- */
+
+static bool is_wildcard(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+		return sin->sin_addr.s_addr == htonl(INADDR_ANY);
+	}
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	return IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
+}
+
+static uint16_t listen_port(const struct conf_listen *l)
+{
+	if (l->addr.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&l->addr)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)&l->addr)->sin6_port);
+}
+
+static void set_listen_port(struct conf_listen *l, uint16_t port)
+{
+	if (l->addr.ss_family == AF_INET)
+		((struct sockaddr_in *)&l->addr)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)&l->addr)->sin6_port = htons(port);
+	char *at = strrchr(l->text, '@');
+	if (at != NULL)
+		snprintf(at + 1, sizeof(l->text) - (size_t)(at + 1 - l->text),
+			 "%u", port);
+}
+
+/* A non-blocking socket of `type` bound to l with SO_REUSEPORT (every
+ * worker binds its own). Returns the fd, or -1 with errno set. */
+static int bind_socket(const struct conf_listen *l, int type)
+{
+	int fd =
+	    socket(l->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int on = 1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) < 0)
+		goto fail;
+	if (l->addr.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0)
+		goto fail;
+	if (type == SOCK_DGRAM && is_wildcard(&l->addr)) {
+		if (l->addr.ss_family == AF_INET &&
+		    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0)
+			goto fail;
+		if (l->addr.ss_family == AF_INET6 &&
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+			       sizeof(on)) < 0)
+			goto fail;
+	}
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) < 0)
+		goto fail;
+	if (type == SOCK_STREAM && listen(fd, TCP_BACKLOG) < 0)
+		goto fail;
+	return fd;
+fail:;
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/* The port a socket got (for listen ports given as 0). */
+static uint16_t bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/* ---- UDP -------------------------------------------------------------- */
+
+/* Fills the control message of a reply so that it leaves from the address
+ * the query was sent to (wildcard sockets only). Returns its length. */
+static size_t reply_pktinfo(const struct msghdr *in, union pktinfo_cmsg *out)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(in); c != NULL;
+	     c = CMSG_NXTHDR((struct msghdr *)in, c)) {
+		memset(out, 0, sizeof(*out));
+		struct cmsghdr *o = &out->align;
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			pi.ipi_spec_dst = pi.ipi_addr;
+			pi.ipi_ifindex = 0;
+			o->cmsg_level = IPPROTO_IP;
+			o->cmsg_type = IP_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			o->cmsg_level = IPPROTO_IPV6;
+			o->cmsg_type = IPV6_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+	}
+	return 0;
+}
+
+/* Reads up to UDP_BATCH datagrams. Returns how many (0 when none). */
+static int udp_receive(struct worker *w, struct udp_socket *us)
+{
+	for (int i = 0; i < UDP_BATCH; i++) {
+		struct msghdr *h = &w->in_msgs[i].msg_hdr;
+		w->in_iov[i].iov_base = w->udp_in + (size_t)i * UDP_IN_SIZE;
+		w->in_iov[i].iov_len = UDP_IN_SIZE;
+		h->msg_name = &w->addrs[i];
+		h->msg_namelen = sizeof(w->addrs[i]);
+		h->msg_iov = &w->in_iov[i];
+		h->msg_iovlen = 1;
+		h->msg_control = us->wildcard ? w->in_cmsg[i].buf : NULL;
+		h->msg_controllen = us->wildcard ? sizeof(w->in_cmsg[i]) : 0;
+		h->msg_flags = 0;
+	}
+	for (int tries = 0; tries < 4; tries++) {
+		int n = recvmmsg(us->fd, w->in_msgs, UDP_BATCH, 0, NULL);
+		if (n >= 0)
+			return n;
+		if (errno != EINTR)
+			return 0; /* EAGAIN, or an error for a datagram */
+	}
+	return 0;
+}
+
+/* Sends the n replies prepared in out_msgs. What the kernel does not take
+ * (socket buffer full) is dropped: UDP clients retry. */
+static void udp_send(struct udp_socket *us, struct mmsghdr *msgs, int n)
+{
+	int off = 0;
+	for (int tries = 0; off < n && tries <= n; tries++) {
+		int sent = sendmmsg(us->fd, msgs + off, (unsigned)(n - off), 0);
+		if (sent > 0) {
+			off += sent;
+		} else if (sent < 0 && errno == EINTR) {
+			continue;
+		} else if (sent < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
+			return;
+		} else {
+			off++; /* this datagram cannot be sent: skip it */
+		}
+	}
+}
+
+static void udp_answer_batch(struct worker *w, struct udp_socket *us, int n)
+{
+	int nout = 0;
+	for (int i = 0; i < n; i++) {
+		struct msghdr *in = &w->in_msgs[i].msg_hdr;
+		w->stats.udp_queries++;
+		if (in->msg_flags & MSG_TRUNC) {
+			w->stats.udp_dropped++; /* larger than any query */
+			continue;
+		}
+		uint8_t *out = w->udp_out + (size_t)i * UDP_OUT_SIZE;
+		size_t len = answer_query(
+		    w->s.answer, w->scratch, ANSWER_UDP, w->in_iov[i].iov_base,
+		    w->in_msgs[i].msg_len, out, UDP_OUT_SIZE);
+		if (len == 0) {
+			w->stats.udp_dropped++;
+			continue;
+		}
+		struct msghdr *h = &w->out_msgs[nout].msg_hdr;
+		memset(h, 0, sizeof(*h));
+		w->out_iov[nout].iov_base = out;
+		w->out_iov[nout].iov_len = len;
+		h->msg_name = in->msg_name;
+		h->msg_namelen = in->msg_namelen;
+		h->msg_iov = &w->out_iov[nout];
+		h->msg_iovlen = 1;
+		if (us->wildcard) {
+			size_t clen = reply_pktinfo(in, &w->out_cmsg[nout]);
+			if (clen > 0) {
+				h->msg_control = w->out_cmsg[nout].buf;
+				h->msg_controllen = clen;
+			}
+		}
+		nout++;
+	}
+	if (nout > 0)
+		udp_send(us, w->out_msgs, nout);
+}
+
+static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct udp_socket *us = arg;
+	struct worker *w = us->w;
+	rcu_thread_online();
+	for (int round = 0; round < UDP_ROUNDS; round++) {
+		int n = udp_receive(w, us);
+		if (n <= 0)
+			break;
+		udp_answer_batch(w, us, n);
+		if (n < UDP_BATCH)
+			break;
+	}
+	rcu_thread_offline();
+}
+
+/* ---- TCP -------------------------------------------------------------- */
+
+static void tcp_close(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+	event_del(c->read_ev);
+	event_del(c->write_ev);
+	event_del(c->idle_ev);
+	close(c->fd);
+	c->fd = -1;
+	c->eof = false;
+	c->in_len = 0;
+	c->out_off = c->out_len = 0;
+	/* Keep ordinary buffers for the next connection of this slot. */
+	if (c->in_cap > TCP_IN_INITIAL) {
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
+	}
+	if (c->out_cap > TCP_OUT_KEEP) {
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
+	c->next_free = w->free_conns;
+	w->free_conns = c;
+	w->nconns--;
+}
+
+static size_t out_pending(const struct tcp_conn *c)
+{
+	return c->out_len - c->out_off;
+}
+
+/* Queues what the kernel did not take. Returns false on ENOMEM. */
+static bool tcp_queue(struct tcp_conn *c, const uint8_t *data, size_t len)
+{
+	if (c->out_off > 0) {
+		memmove(c->out, c->out + c->out_off, out_pending(c));
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		while (cap < c->out_len + len)
+			cap *= 2;
+		uint8_t *n = realloc(c->out, cap);
+		if (n == NULL)
+			return false;
+		c->out = n;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, data, len);
+	c->out_len += len;
+	return true;
+}
+
+/* Sends one framed answer, or queues it behind earlier output. Returns
+ * false when the connection had to be closed. */
+static bool tcp_send(struct tcp_conn *c, const uint8_t *data, size_t len)
+{
+	size_t sent = 0;
+	if (out_pending(c) == 0) {
+		for (int tries = 0; tries < 4; tries++) {
+			ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL);
+			if (n >= 0) {
+				sent = (size_t)n;
+				break;
+			}
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			tcp_close(c);
+			return false;
+		}
+	}
+	if (sent < len && !tcp_queue(c, data + sent, len - sent)) {
+		tcp_close(c);
+		return false;
+	}
+	return true;
+}
+
+static void tcp_touch(struct tcp_conn *c)
+{
+	event_add(c->idle_ev, &c->w->idle);
+}
+
+/* Answers the complete queries in the input buffer, in order (RFC 7766
+ * §6.2.1.1), until output backs up. Then listens for what is needed next:
+ * writability while output waits, else more input. Returns false when the
+ * connection was closed. */
+static bool tcp_process(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+	size_t pos = 0;
+	while (out_pending(c) < TCP_OUT_HIGH && c->in_len - pos >= 2) {
+		size_t mlen = (size_t)c->in[pos] << 8 | c->in[pos + 1];
+		if (c->in_len - pos - 2 < mlen)
+			break;
+		const uint8_t *query = c->in + pos + 2;
+		pos += 2 + mlen;
+		w->stats.tcp_queries++;
+		size_t len =
+		    answer_query(w->s.answer, w->scratch, ANSWER_TCP, query,
+				 mlen, w->tcp_out + 2, MSG_MAXLEN);
+		if (len == 0)
+			continue; /* dropped (a response, or no header) */
+		w->tcp_out[0] = (uint8_t)(len >> 8);
+		w->tcp_out[1] = (uint8_t)len;
+		if (!tcp_send(c, w->tcp_out, len + 2))
+			return false;
+	}
+	if (pos > 0) {
+		memmove(c->in, c->in + pos, c->in_len - pos);
+		c->in_len -= pos;
+	}
+
+	if (out_pending(c) > 0) {
+		event_del(c->read_ev);
+		event_add(c->write_ev, NULL);
+		return true;
+	}
+	event_del(c->write_ev);
+	if (c->eof) {
+		/* Everything asked before the client's FIN is answered. */
+		tcp_close(c);
+		return false;
+	}
+	event_add(c->read_ev, NULL);
+	return true;
+}
+
+/* Room to read into: at least the rest of the message being received.
+ * Returns the free space (0 on ENOMEM or while complete messages wait). */
+static size_t tcp_in_space(struct tcp_conn *c)
+{
+	size_t need = TCP_IN_INITIAL;
+	if (c->in_len >= 2) {
+		size_t mlen = (size_t)c->in[0] << 8 | c->in[1];
+		if (2 + mlen > need)
+			need = 2 + mlen;
+	}
+	if (need > c->in_cap) {
+		uint8_t *n = realloc(c->in, need);
+		if (n == NULL)
+			return 0;
+		c->in = n;
+		c->in_cap = need;
+	}
+	return c->in_cap - c->in_len;
+}
+
+static void tcp_read(struct tcp_conn *c)
+{
+	for (int round = 0; round < TCP_READS; round++) {
+		size_t space = tcp_in_space(c);
+		if (space == 0) {
+			tcp_close(c);
+			return;
+		}
+		ssize_t n = recv(c->fd, c->in + c->in_len, space, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			tcp_close(c);
+			return;
+		}
+		if (n == 0)
+			c->eof = true;
+		c->in_len += (size_t)n;
+		tcp_touch(c);
+		if (!tcp_process(c))
+			return;
+		if (c->eof || out_pending(c) > 0 || (size_t)n < space)
+			return;
+	}
+}
+
+static void tcp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	rcu_thread_online();
+	tcp_read(arg);
+	rcu_thread_offline();
+}
+
+static void tcp_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+	while (out_pending(c) > 0) {
+		ssize_t n = send(c->fd, c->out + c->out_off, out_pending(c),
+				 MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			tcp_close(c);
+			return;
+		}
+		c->out_off += (size_t)n;
+		tcp_touch(c);
+	}
+	c->out_off = c->out_len = 0;
+	/* Output drained: answer what was left waiting, then read on. */
+	rcu_thread_online();
+	tcp_process(c);
+	rcu_thread_offline();
+}
+
+/* RFC 7766 §6.2.3: a connection idle for tcp-idle-timeout is closed. */
+static void tcp_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+	c->w->stats.tcp_timeouts++;
+	tcp_close(c);
+}
+
+static void tcp_open(struct worker *w, struct tcp_conn *c, int fd)
+{
+	int on = 1;
+	/* Answers are written whole; do not let Nagle hold them back. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	c->fd = fd;
+	c->eof = false;
+	event_assign(c->read_ev, w->base, fd, EV_READ | EV_PERSIST, tcp_read_cb,
+		     c);
+	event_assign(c->write_ev, w->base, fd, EV_WRITE | EV_PERSIST,
+		     tcp_write_cb, c);
+	event_assign(c->idle_ev, w->base, -1, 0, tcp_idle_cb, c);
+	event_add(c->read_ev, NULL);
+	tcp_touch(c);
+	w->nconns++;
+	w->stats.tcp_accepted++;
+}
+
+static void tcp_accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_listener *l = arg;
+	struct worker *w = l->w;
+	for (int i = 0; i < TCP_ACCEPTS; i++) {
+		int cfd =
+		    accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE)
+				log_warning(w->s.log, "worker %u: accept: %s",
+					    w->id, strerror(errno));
+			return;
+		}
+		struct tcp_conn *c = w->free_conns;
+		if (c == NULL) {
+			/* At the cap: close at once rather than leave the
+			 * client waiting in the backlog. */
+			close(cfd);
+			w->stats.tcp_refused++;
+			continue;
+		}
+		w->free_conns = c->next_free;
+		tcp_open(w, c, cfd);
+	}
+}
+
+/* ---- the thread ------------------------------------------------------- */
+
+static void stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	event_base_loopbreak(w->base);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	rcu_register_thread();
+	/* Offline while waiting for events; see the top of this file. */
+	rcu_thread_offline();
+	event_base_dispatch(w->base);
+	rcu_unregister_thread();
+	return NULL;
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+/* Binds the UDP and the TCP socket of one listen address. A port of 0
+ * asks the kernel for one free for both; it is then written back into
+ * l so that the other workers bind the same port. Returns 0 or -1 with
+ * errno set; *which says which protocol failed. */
+static int bind_pair(struct conf_listen *l, int *ufd, int *tfd,
+		     const char **which)
+{
+	bool any_port = listen_port(l) == 0;
+	for (int attempt = 0; attempt < 32; attempt++) {
+		*which = "UDP";
+		*ufd = bind_socket(l, SOCK_DGRAM);
+		if (*ufd < 0)
+			return -1;
+		struct conf_listen both = *l;
+		if (any_port)
+			set_listen_port(&both, bound_port(*ufd));
+		*which = "TCP";
+		*tfd = bind_socket(&both, SOCK_STREAM);
+		if (*tfd >= 0) {
+			*l = both;
+			return 0;
+		}
+		int saved = errno;
+		close(*ufd);
+		errno = saved;
+		/* The port the kernel gave for UDP is taken for TCP: ask
+		 * again. */
+		if (!any_port || errno != EADDRINUSE)
+			return -1;
+	}
+	return -1;
+}
+
+static int add_sockets(struct worker *w, struct conf_listen *listens,
+		       size_t nlistens)
+{
+	w->udp = calloc(nlistens, sizeof(*w->udp));
+	w->tcp = calloc(nlistens, sizeof(*w->tcp));
+	if (w->udp == NULL || w->tcp == NULL)
+		return ERR_NOMEM;
+	for (size_t i = 0; i < nlistens; i++) {
+		struct conf_listen *l = &listens[i];
+		int ufd, tfd;
+		const char *which;
+		if (bind_pair(l, &ufd, &tfd, &which) < 0) {
+			log_error(w->s.log, "cannot listen on %s (%s): %s",
+				  l->text, which, strerror(errno));
+			return ERR_IO;
+		}
+		struct udp_socket *us = &w->udp[w->nudp++];
+		us->w = w;
+		us->fd = ufd;
+		us->family = l->addr.ss_family;
+		us->wildcard = is_wildcard(&l->addr);
+		us->ev = event_new(w->base, ufd, EV_READ | EV_PERSIST,
+				   udp_read_cb, us);
+		struct tcp_listener *tl = &w->tcp[w->ntcp++];
+		tl->w = w;
+		tl->fd = tfd;
+		tl->ev = event_new(w->base, tfd, EV_READ | EV_PERSIST,
+				   tcp_accept_cb, tl);
+		if (us->ev == NULL || tl->ev == NULL ||
+		    event_add(us->ev, NULL) < 0 || event_add(tl->ev, NULL) < 0)
+			return ERR_NOMEM;
+	}
+	return 0;
+}
+
+static int add_connections(struct worker *w)
+{
+	size_t n = w->s.tcp_max_clients;
+	w->conns = calloc(n, sizeof(*w->conns));
+	if (w->conns == NULL)
+		return ERR_NOMEM;
+	for (size_t i = n; i-- > 0;) {
+		struct tcp_conn *c = &w->conns[i];
+		c->w = w;
+		c->fd = -1;
+		c->read_ev = event_new(w->base, -1, 0, NULL, NULL);
+		c->write_ev = event_new(w->base, -1, 0, NULL, NULL);
+		c->idle_ev = event_new(w->base, -1, 0, NULL, NULL);
+		if (!c->read_ev || !c->write_ev || !c->idle_ev)
+			return ERR_NOMEM;
+		c->next_free = w->free_conns;
+		w->free_conns = c;
+	}
+	return 0;
+}
+
+int worker_create(unsigned id, const struct worker_settings *settings,
+		  struct conf_listen *listens, size_t nlistens,
+		  struct worker **out)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return ERR_NOMEM;
+	w->id = id;
+	w->s = *settings;
+	if (w->s.tcp_max_clients == 0)
+		w->s.tcp_max_clients = 1;
+	w->stop_pipe[0] = w->stop_pipe[1] = -1;
+	w->idle.tv_sec = settings->tcp_idle_timeout;
+	int ret = ERR_NOMEM;
+
+	/* No locks: this base is only ever touched by its own thread (the
+	 * stop request comes through a pipe). */
+	struct event_config *cfg = event_config_new();
+	if (cfg == NULL)
+		goto fail;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+	w->base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (w->base == NULL)
+		goto fail;
+
+	w->scratch = malloc(sizeof(*w->scratch));
+	w->udp_in = malloc((size_t)UDP_BATCH * UDP_IN_SIZE);
+	w->udp_out = malloc((size_t)UDP_BATCH * UDP_OUT_SIZE);
+	w->tcp_out = malloc(2 + MSG_MAXLEN);
+	if (!w->scratch || !w->udp_in || !w->udp_out || !w->tcp_out)
+		goto fail;
+
+	if (pipe2(w->stop_pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+		ret = ERR_IO;
+		goto fail;
+	}
+	w->stop_ev = event_new(w->base, w->stop_pipe[0], EV_READ, stop_cb, w);
+	if (w->stop_ev == NULL || event_add(w->stop_ev, NULL) < 0)
+		goto fail;
+
+	ret = add_sockets(w, listens, nlistens);
+	if (ret < 0)
+		goto fail;
+	ret = add_connections(w);
+	if (ret < 0)
+		goto fail;
+	*out = w;
+	return 0;
+fail:
+	worker_free(w);
+	return ret;
+}
+
+int worker_start(struct worker *w)
+{
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+		return ERR_NOMEM;
+	w->started = true;
+	return 0;
+}
+
+void worker_stop(struct worker *w)
+{
+	if (!w->started)
+		return;
+	ssize_t n;
+	do {
+		n = write(w->stop_pipe[1], "x", 1);
+	} while (n < 0 && errno == EINTR);
+	pthread_join(w->thread, NULL);
+	w->started = false;
+}
+
+const struct worker_stats *worker_stats(const struct worker *w)
+{
+	return &w->stats;
+}
+
+void worker_free(struct worker *w)
+{
+	if (w == NULL)
+		return;
+	worker_stop(w);
+	if (w->conns != NULL) {
+		for (size_t i = 0; i < w->s.tcp_max_clients; i++) {
+			struct tcp_conn *c = &w->conns[i];
+			if (c->fd >= 0)
+				tcp_close(c);
+			if (c->read_ev)
+				event_free(c->read_ev);
+			if (c->write_ev)
+				event_free(c->write_ev);
+			if (c->idle_ev)
+				event_free(c->idle_ev);
+			free(c->in);
+			free(c->out);
+		}
+		free(w->conns);
+	}
+	for (size_t i = 0; i < w->nudp; i++) {
+		if (w->udp[i].ev)
+			event_free(w->udp[i].ev);
+		close(w->udp[i].fd);
+	}
+	for (size_t i = 0; i < w->ntcp; i++) {
+		if (w->tcp[i].ev)
+			event_free(w->tcp[i].ev);
+		close(w->tcp[i].fd);
+	}
+	free(w->udp);
+	free(w->tcp);
+	if (w->stop_ev)
+		event_free(w->stop_ev);
+	if (w->stop_pipe[0] >= 0)
+		close(w->stop_pipe[0]);
+	if (w->stop_pipe[1] >= 0)
+		close(w->stop_pipe[1]);
+	if (w->base)
+		event_base_free(w->base);
+	free(w->scratch);
+	free(w->udp_in);
+	free(w->udp_out);
+	free(w->tcp_out);
+	free(w);
+}

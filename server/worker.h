@@ -1,0 +1,68 @@
+/*
+ * worker.h -- query-answering threads: UDP and TCP on their own sockets.
+ *
+ * Each worker is one thread with its own event_base and, per listen
+ * address, its own UDP and TCP socket bound with SO_REUSEPORT, so the
+ * kernel spreads queries over the workers and no two workers ever share a
+ * socket, a buffer or a lock. UDP is read and answered in batches
+ * (recvmmsg/sendmmsg) into buffers allocated once; TCP follows RFC 7766
+ * (length framing, partial reads and writes, pipelined queries answered in
+ * order, an idle timeout, a cap on connections).
+ *
+ * Zone versions are read under liburcu QSBR: a worker is an RCU reader
+ * that stays offline while it waits for events and comes online only
+ * around the callbacks that answer queries (see worker.c), so a writer's
+ * synchronize_rcu() never waits for an idle worker.
+ */
+#ifndef TANDEM_SERVER_WORKER_H
+#define TANDEM_SERVER_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/answer.h"
+#include "server/conf.h"
+#include "server/log.h"
+
+struct worker_settings {
+	const struct answer_conf *answer; /* read-only while running */
+	const struct logger *log;
+	unsigned tcp_idle_timeout; /* seconds */
+	unsigned tcp_max_clients;  /* for this worker */
+};
+
+/* Per-worker counters, read after the worker stopped. */
+struct worker_stats {
+	uint64_t udp_queries;
+	uint64_t udp_dropped; /* not answered (malformed, responses) */
+	uint64_t tcp_queries;
+	uint64_t tcp_accepted;
+	uint64_t tcp_refused; /* closed at once: connection cap */
+	uint64_t tcp_timeouts;
+};
+
+struct worker;
+
+/* Creates worker `id`: its event base, buffers and one UDP and one TCP
+ * socket per listen address. A listen port of 0 is replaced in
+ * listens[] by the port the kernel chose, so that later workers bind the
+ * same one. Returns 0 with *out set, or ERR_IO (logged, with the address)
+ * or ERR_NOMEM. */
+int worker_create(unsigned id, const struct worker_settings *settings,
+		  struct conf_listen *listens, size_t nlistens,
+		  struct worker **out);
+
+/* Starts the worker's thread. Returns 0 or ERR_NOMEM. */
+int worker_start(struct worker *w);
+
+/* Asks a running worker to stop and waits for its thread. Safe to call
+ * from another thread; does nothing when it was not started. */
+void worker_stop(struct worker *w);
+
+/* The counters (valid once stopped). */
+const struct worker_stats *worker_stats(const struct worker *w);
+
+/* Closes the sockets and connections and frees the worker (stopped). */
+void worker_free(struct worker *w);
+
+#endif
