@@ -370,7 +370,9 @@ static int rewrite(struct journal *j, size_t keep)
 	close(j->fd);
 	j->fd = fd;
 	j->size = offset;
-	memmove(j->entries, j->entries + keep, (j->count - keep) * sizeof(*j->entries));
+	if (keep > 0 && keep < j->count)
+		memmove(j->entries, j->entries + keep,
+			(j->count - keep) * sizeof(*j->entries));
 	j->count -= keep;
 	offset = sizeof(FILE_MAGIC);
 	for (size_t i = 0; i < j->count; i++) {
