@@ -17,12 +17,6 @@
 #include "dns/error.h"
 #include "dns/rrtype.h"
 
-/* CNAME and DNAME links followed inside one zone. RFC 1034 §4.3.2 step 3a
- * restarts with the canonical name until the data is found; NSD follows
- * long chains (Knot stops after 5), we follow up to 16 and stop at any
- * loop. */
-#define ANSWER_MAX_CHAIN 16
-
 /* RRsets whose targets get additional-section processing. */
 #define ANSWER_MAX_ADDITIONAL 8
 /* Target nodes remembered so that their addresses are added once. */
@@ -64,8 +58,7 @@ struct answer {
 	const struct zone_version *zone;
 	const uint8_t *visited[ANSWER_MAX_CHAIN + 1]; /* names looked up */
 	int nvisited;
-	uint8_t synth[ANSWER_MAX_CHAIN + 1][DNAME_MAXLEN]; /* DNAME results */
-	int nsynth;
+	int nsynth; /* DNAME results in scratch->synth */
 	struct additional_source additional[ANSWER_MAX_ADDITIONAL];
 	int nadditional;
 };
@@ -227,7 +220,7 @@ static enum step answer_dname(struct answer *a, const struct zone_node *node,
 	 * write them (the owner keeps the query's case). */
 	uint8_t lower[DNAME_MAXLEN];
 	dname_copy_lower(lower, sname);
-	uint8_t *target = a->synth[a->nsynth];
+	uint8_t *target = a->scratch->synth[a->nsynth];
 	int len = dname_replace_suffix(target, lower, node->owner,
 				       first_rdata(dname));
 	if (len < 0) {

@@ -36,10 +36,19 @@ enum answer_transport {
 	ANSWER_TCP,
 };
 
-/* Scratch space for one answer at a time (one per worker): the rdata of
- * records read from the query. Too large for a thread stack. */
+/* CNAME and DNAME links followed inside one zone. RFC 1034 §4.3.2 step 3a
+ * restarts with the canonical name until the data is found; NSD follows
+ * long chains (Knot stops after 5), we follow up to 16 and stop at any
+ * loop. */
+#define ANSWER_MAX_CHAIN 16
+
+/* Scratch space for one answer at a time (one per worker), kept out of
+ * the per-query state so that nothing large is cleared per query: the
+ * rdata of records read from the query, and the names DNAME rewrites
+ * produce. */
 struct answer_scratch {
 	uint8_t rdata[MSG_RDATA_MAX];
+	uint8_t synth[ANSWER_MAX_CHAIN + 1][DNAME_MAXLEN];
 };
 
 /* Smallest output buffer answer_query accepts: a UDP reply may reach
