@@ -114,7 +114,7 @@ static bool put_required(struct answer *a, enum msg_section section,
  * A and AAAA of the names in NS, MX, SRV; RFC 9460 §4.2 for SVCB and
  * HTTPS, as Knot does). */
 static void want_additional(struct answer *a, const struct zone_rrset *set,
-			    const uint8_t *owner, bool referral)
+			    bool referral)
 {
 	switch (set->type) {
 	case RRTYPE_NS:
@@ -129,7 +129,6 @@ static void want_additional(struct answer *a, const struct zone_rrset *set,
 	if (a->nadditional < ANSWER_MAX_ADDITIONAL) {
 		struct additional_source *s = &a->additional[a->nadditional++];
 		s->set = set;
-		s->owner = owner;
 		s->referral = referral;
 	}
 }
@@ -201,7 +200,7 @@ static enum step answer_node(struct answer *a, const struct zone_node *node,
 		return STEP_NODATA;
 	if (!put_required(a, MSG_ANSWER, sname, set, set->ttl))
 		return STEP_DONE;
-	want_additional(a, set, sname, false);
+	want_additional(a, set, false);
 	return STEP_DONE;
 }
 
@@ -291,7 +290,7 @@ static void put_referral(struct answer *a, const struct zone_node *cut)
 	if (ns == NULL)
 		return;
 	if (put_required(a, MSG_AUTHORITY, cut->owner, ns, ns->ttl))
-		want_additional(a, ns, cut->owner, true);
+		want_additional(a, ns, true);
 }
 
 /* Resolves the query name in a->zone, following CNAME and DNAME links
@@ -347,7 +346,7 @@ done:
 
 /* The target name in rdata that gets additional processing, or NULL. */
 static const uint8_t *rdata_target(uint16_t type, const uint8_t *rdata,
-				   uint16_t len, const uint8_t *owner)
+				   uint16_t len)
 {
 	size_t skip;
 	switch (type) {
@@ -369,50 +368,64 @@ static const uint8_t *rdata_target(uint16_t type, const uint8_t *rdata,
 	}
 	if (len <= skip)
 		return NULL;
+	/* "." names no host: SRV 0 0 0 . (RFC 2782), MX 0 . (RFC 7505).
+	 * For SVCB/HTTPS it stands for the owner in ServiceMode (RFC 9460
+	 * §2.5.2), whose addresses Knot does not add either. */
 	const uint8_t *name = rdata + skip;
-	if ((type == RRTYPE_SVCB || type == RRTYPE_HTTPS) && name[0] == 0) {
-		/* RFC 9460 §2.5.2: "." in ServiceMode is the owner itself;
-		 * in AliasMode (priority 0) it means no service. */
-		if (rdata[0] == 0 && rdata[1] == 0)
-			return NULL;
-		return owner;
-	}
-	if (name[0] == 0)
-		return NULL; /* "." as in SRV 0 0 0 . (RFC 2782) */
-	return name;
+	return name[0] == 0 ? NULL : name;
 }
 
-static bool target_seen(const struct zone_node **done, int ndone,
-			const struct zone_node *node)
+static bool target_seen(const uint8_t **done, int ndone, const uint8_t *name)
 {
 	for (int i = 0; i < ndone; i++)
-		if (done[i] == node)
+		if (dname_equal(done[i], name))
 			return true;
 	return false;
 }
 
-/* Adds A and AAAA of in-zone targets. The additional section is optional
- * (RFC 2181 §9): what does not fit is left out without TC. */
+/* The node that holds the data of an additional-section target: the name
+ * itself (glue included), or the wildcard that synthesizes it (RFC 4592
+ * §3.3.1, as NSD and Knot do). */
+static const struct zone_node *target_node(const struct answer *a,
+					   const uint8_t *target)
+{
+	const struct zone_node *node = zone_get(a->zone, target);
+	if (node != NULL)
+		return node;
+	struct zone_lookup lk;
+	zone_lookup(a->zone, target, &lk);
+	return lk.kind == ZONE_WILDCARD ? lk.node : NULL;
+}
+
+/* Adds the A and AAAA RRsets of in-zone targets, and for SVCB and HTTPS
+ * the target's own RRset of that type (RFC 9460 §4.1, as Knot does). The
+ * additional section is optional (RFC 2181 §9): what does not fit is left
+ * out without TC. */
 static void answer_additional(struct answer *a)
 {
-	const struct zone_node *done[ANSWER_MAX_TARGETS];
+	const uint8_t *done[ANSWER_MAX_TARGETS];
 	int ndone = 0;
-	static const uint16_t types[] = {RRTYPE_A, RRTYPE_AAAA};
 
 	for (int i = 0; i < a->nadditional; i++) {
 		const struct additional_source *src = &a->additional[i];
+		const uint16_t types[] = {RRTYPE_A, RRTYPE_AAAA,
+					  src->set->type};
+		size_t ntypes = src->set->type == RRTYPE_SVCB ||
+					src->set->type == RRTYPE_HTTPS
+				    ? 3
+				    : 2;
 		size_t pos = 0;
 		uint16_t len;
 		const uint8_t *rdata;
 		while ((rdata = zone_rrset_next(src->set, &pos, &len))) {
-			const uint8_t *target = rdata_target(
-			    src->set->type, rdata, len, src->owner);
+			const uint8_t *target =
+			    rdata_target(src->set->type, rdata, len);
 			if (target == NULL ||
-			    !dname_is_subdomain(target, a->zone->apex_name))
+			    !dname_is_subdomain(target, a->zone->apex_name) ||
+			    target_seen(done, ndone, target))
 				continue;
-			const struct zone_node *node =
-			    zone_get(a->zone, target);
-			if (node == NULL || target_seen(done, ndone, node))
+			const struct zone_node *node = target_node(a, target);
+			if (node == NULL)
 				continue;
 			/* Data below a cut or a DNAME is not ours to give,
 			 * except as glue in a referral. */
@@ -421,8 +434,8 @@ static void answer_additional(struct answer *a)
 			     (NODE_CUT | NODE_BELOW_CUT | NODE_BELOW_DNAME)))
 				continue;
 			if (ndone < ANSWER_MAX_TARGETS)
-				done[ndone++] = node;
-			for (size_t t = 0; t < 2; t++) {
+				done[ndone++] = target;
+			for (size_t t = 0; t < ntypes; t++) {
 				const struct zone_rrset *set =
 				    zone_node_rrset(node, types[t]);
 				if (set == NULL)

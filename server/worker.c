@@ -56,7 +56,6 @@ union pktinfo_cmsg {
 struct udp_socket {
 	struct worker *w;
 	int fd;
-	int family;
 	bool wildcard; /* bound to 0.0.0.0 or ::: reply from the
 			  address the query was sent to */
 	struct event *ev;
@@ -666,7 +665,6 @@ static int add_sockets(struct worker *w, struct conf_listen *listens,
 		struct udp_socket *us = &w->udp[w->nudp++];
 		us->w = w;
 		us->fd = ufd;
-		us->family = l->addr.ss_family;
 		us->wildcard = is_wildcard(&l->addr);
 		us->ev = event_new(w->base, ufd, EV_READ | EV_PERSIST,
 				   udp_read_cb, us);

@@ -35,6 +35,11 @@ static const char example_com[] =
     "MixedCase A 192.0.2.9\n"
     "_sip._udp SRV 10 60 5060 www\n"
     "_dns SVCB 1 ns1 alpn=dot\n"
+    "svc HTTPS 1 . alpn=h2\n"
+    "svc A 192.0.2.7\n"
+    "alias HTTPS 0 svc\n"
+    "mxw MX 10 Foo.wild\n"
+    "mxw MX 20 bar.wild\n"
     "sub NS ns1.sub\n"
     "sub NS ns.example.net.\n"
     "sub DS 12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -390,6 +395,21 @@ START_TEST(additional_addresses)
 	    count(&r, MSG_ADDITIONAL, RRTYPE_A, "www.example.com."), 1);
 	ask_udp("_dns.example.com.", RRTYPE_SVCB, &r);
 	ck_assert_int_eq(count(&r, MSG_ADDITIONAL, 0, "ns1.example.com."), 2);
+	/* SVCB/HTTPS: "." (the owner) gets nothing, as in Knot; an alias
+	 * target gets its addresses and its own HTTPS RRset */
+	ask_udp("svc.example.com.", RRTYPE_HTTPS, &r);
+	ck_assert_int_eq(r.h.count[MSG_ADDITIONAL], 0);
+	ask_udp("alias.example.com.", RRTYPE_HTTPS, &r);
+	ck_assert_int_eq(
+	    count(&r, MSG_ADDITIONAL, RRTYPE_A, "svc.example.com."), 1);
+	ck_assert_int_eq(
+	    count(&r, MSG_ADDITIONAL, RRTYPE_HTTPS, "svc.example.com."), 1);
+	/* targets synthesized by a wildcard, each under its own name */
+	ask_udp("mxw.example.com.", RRTYPE_MX, &r);
+	ck_assert_int_eq(
+	    count(&r, MSG_ADDITIONAL, RRTYPE_A, "Foo.wild.example.com."), 1);
+	ck_assert_int_eq(
+	    count(&r, MSG_ADDITIONAL, RRTYPE_A, "bar.wild.example.com."), 1);
 	/* no additional processing for A */
 	ask_udp("ns1.example.com.", RRTYPE_A, &r);
 	ck_assert_int_eq(r.h.count[MSG_ADDITIONAL], 0);
