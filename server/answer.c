@@ -32,8 +32,8 @@
 
 struct additional_source {
 	const struct zone_rrset *set;
-	const uint8_t *owner; /* the RRset's owner as written */
-	bool referral;	      /* NS of a delegation: glue is wanted */
+	const uint8_t *cut; /* referral: the delegation point, whose NS
+			       RRset this is (glue is wanted), else NULL */
 };
 
 struct answer {
@@ -114,7 +114,7 @@ static bool put_required(struct answer *a, enum msg_section section,
  * A and AAAA of the names in NS, MX, SRV; RFC 9460 §4.2 for SVCB and
  * HTTPS, as Knot does). */
 static void want_additional(struct answer *a, const struct zone_rrset *set,
-			    bool referral)
+			    const uint8_t *cut)
 {
 	switch (set->type) {
 	case RRTYPE_NS:
@@ -129,7 +129,7 @@ static void want_additional(struct answer *a, const struct zone_rrset *set,
 	if (a->nadditional < ANSWER_MAX_ADDITIONAL) {
 		struct additional_source *s = &a->additional[a->nadditional++];
 		s->set = set;
-		s->referral = referral;
+		s->cut = cut;
 	}
 }
 
@@ -200,7 +200,7 @@ static enum step answer_node(struct answer *a, const struct zone_node *node,
 		return STEP_NODATA;
 	if (!put_required(a, MSG_ANSWER, sname, set, set->ttl))
 		return STEP_DONE;
-	want_additional(a, set, false);
+	want_additional(a, set, NULL);
 	return STEP_DONE;
 }
 
@@ -290,7 +290,7 @@ static void put_referral(struct answer *a, const struct zone_node *cut)
 	if (ns == NULL)
 		return;
 	if (put_required(a, MSG_AUTHORITY, cut->owner, ns, ns->ttl))
-		want_additional(a, ns, true);
+		want_additional(a, ns, cut->owner);
 }
 
 /* Resolves the query name in a->zone, following CNAME and DNAME links
@@ -399,8 +399,11 @@ static const struct zone_node *target_node(const struct answer *a,
 
 /* Adds the A and AAAA RRsets of in-zone targets, and for SVCB and HTTPS
  * the target's own RRset of that type (RFC 9460 §4.1, as Knot does). The
- * additional section is optional (RFC 2181 §9): what does not fit is left
- * out without TC. */
+ * additional section is optional (RFC 2181 §9): an RRset that does not fit
+ * is left out and the next ones are still tried, as Knot does -- except
+ * the glue of a referral for name servers below the cut, without which
+ * the delegation cannot be followed: when it does not all fit, TC is set
+ * (RFC 9471 §3; Knot does this, NSD does not). */
 static void answer_additional(struct answer *a)
 {
 	const uint8_t *done[ANSWER_MAX_TARGETS];
@@ -429,7 +432,7 @@ static void answer_additional(struct answer *a)
 				continue;
 			/* Data below a cut or a DNAME is not ours to give,
 			 * except as glue in a referral. */
-			if (!src->referral &&
+			if (src->cut == NULL &&
 			    (node->flags &
 			     (NODE_CUT | NODE_BELOW_CUT | NODE_BELOW_DNAME)))
 				continue;
@@ -441,8 +444,11 @@ static void answer_additional(struct answer *a)
 				if (set == NULL)
 					continue;
 				if (put_rrset(a, MSG_ADDITIONAL, target, set,
-					      set->ttl) < 0)
-					return;
+					      set->ttl) == 0)
+					continue;
+				if (src->cut != NULL &&
+				    dname_is_subdomain(target, src->cut))
+					a->flags |= MSG_FLAG_TC;
 			}
 		}
 	}

@@ -815,6 +815,15 @@ static void add_big_zone(void)
 				      "padding padding padding padding pad\"\n",
 				      i);
 	n += (size_t)snprintf(text + n, sizeof(text) - n, "cbig CNAME big\n");
+	/* a delegation whose glue cannot all fit in 512 octets, and one
+	 * whose name servers live elsewhere in the zone (sibling glue) */
+	for (int i = 0; i < 12; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+				      "deleg NS ns%d.deleg\n"
+				      "ns%d.deleg A 198.51.100.%d\n"
+				      "ns%d.deleg AAAA 2001:db8::%d\n"
+				      "sib NS ns%d.deleg\n",
+				      i, i, i, i, i, i);
 	add_zone("big.example.", text);
 }
 
@@ -852,6 +861,25 @@ START_TEST(truncation)
 	ask("cbig.big.example.", RRTYPE_TXT, &o, ANSWER_UDP, &r);
 	ck_assert(tc(&r));
 	ck_assert_int_eq(r.nrr, 0);
+	/* RFC 9471: in-domain glue that does not fit sets TC, keeping the
+	 * referral and the glue that fits (as Knot) */
+	ask_udp("x.deleg.big.example.", RRTYPE_A, &r);
+	ck_assert(tc(&r));
+	ck_assert(!aa(&r));
+	ck_assert_int_eq(r.h.count[MSG_AUTHORITY], 12);
+	ck_assert_int_gt(r.h.count[MSG_ADDITIONAL], 0);
+	ck_assert_int_lt(r.h.count[MSG_ADDITIONAL], 24);
+	ck_assert_uint_le(r.len, 512);
+	/* sibling glue is optional: no TC */
+	ask_udp("x.sib.big.example.", RRTYPE_A, &r);
+	ck_assert(!tc(&r));
+	ck_assert_int_eq(r.h.count[MSG_AUTHORITY], 12);
+	ck_assert_int_lt(r.h.count[MSG_ADDITIONAL], 24);
+	/* with EDNS it all fits */
+	o.udp_size = 1232;
+	ask("x.deleg.big.example.", RRTYPE_A, &o, ANSWER_UDP, &r);
+	ck_assert(!tc(&r));
+	ck_assert_int_eq(count(&r, MSG_ADDITIONAL, 0, NULL), 24);
 	/* TCP: all of it */
 	ask("big.big.example.", RRTYPE_TXT, NULL, ANSWER_TCP, &r);
 	ck_assert(!tc(&r));
