@@ -675,6 +675,16 @@ size_t answer_query(const struct answer_conf *conf,
 		    enum answer_transport transport, const uint8_t *query,
 		    size_t qlen, uint8_t *out, size_t outcap)
 {
+	return answer_query_reserve(conf, scratch, transport, query, qlen, out,
+				    outcap, 0);
+}
+
+size_t answer_query_reserve(const struct answer_conf *conf,
+			    struct answer_scratch *scratch,
+			    enum answer_transport transport,
+			    const uint8_t *query, size_t qlen, uint8_t *out,
+			    size_t outcap, size_t reserve)
+{
 	if (outcap < ANSWER_MIN_OUT || qlen < MSG_HDRLEN)
 		return 0;
 
@@ -710,6 +720,8 @@ size_t answer_query(const struct answer_conf *conf,
 	int records = read_records(a, &r);
 
 	a->limit = response_limit(a);
+	if (reserve + opt_size(a) + MSG_UDPLEN / 2 < a->limit)
+		a->limit -= reserve; /* room for the caller's TSIG */
 	msg_writer_init(&a->w, out, outcap, a->limit - opt_size(a));
 	msg_write_header(&a->w, a->qh.id, a->flags);
 	if (msg_write_question(&a->w, a->q.name, a->q.type, a->q.rrclass) < 0)

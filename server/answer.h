@@ -65,4 +65,12 @@ size_t answer_query(const struct answer_conf *conf,
 		    enum answer_transport transport, const uint8_t *query,
 		    size_t qlen, uint8_t *out, size_t outcap);
 
+/* The same, keeping `reserve` octets free at the end of the size limit,
+ * for a TSIG the caller appends. */
+size_t answer_query_reserve(const struct answer_conf *conf,
+			    struct answer_scratch *scratch,
+			    enum answer_transport transport,
+			    const uint8_t *query, size_t qlen, uint8_t *out,
+			    size_t outcap, size_t reserve);
+
 #endif

@@ -13,12 +13,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "dns/error.h"
 
 #define CONF_MAX_LINE 4096
 #define CONF_MAX_FILE (16 * 1024 * 1024)
 
-enum clause { CLAUSE_NONE, CLAUSE_SERVER, CLAUSE_ZONE };
+enum clause { CLAUSE_NONE, CLAUSE_SERVER, CLAUSE_ZONE, CLAUSE_KEY };
 
 /* Parser state for one file. */
 struct parser {
@@ -28,6 +30,8 @@ struct parser {
 	char *dir; /* directory of the config file */
 	enum clause clause;
 	struct conf_zone *zone; /* the open zone clause, or NULL */
+	struct conf_key *key;   /* the open key clause, or NULL */
+	char *key_alg, *key_secret;
 	bool listen_set;
 	bool identity_set;
 	bool version_set;
@@ -289,6 +293,26 @@ static void key_pidfile(struct parser *p, const char *key, const char *value)
 	p->conf->pidfile = resolve_path(p, value);
 }
 
+static void key_control(struct parser *p, const char *key, const char *value)
+{
+	free(p->conf->control);
+	p->conf->control = resolve_path(p, value);
+}
+
+static void key_control_mode(struct parser *p, const char *key,
+			     const char *value)
+{
+	char *end;
+	errno = 0;
+	unsigned long mode = strtoul(value, &end, 8);
+	if (errno != 0 || *end != '\0' || value[0] == '\0' || mode > 0777) {
+		report(p, p->line, "bad %s '%s': an octal mode such as 0600",
+		       key, value);
+		return;
+	}
+	p->conf->control_mode = (unsigned)mode;
+}
+
 struct key_def {
 	const char *name;
 	key_fn fn;
@@ -307,6 +331,8 @@ static const struct key_def server_keys[] = {
     {"log-level", key_log_level, false},
     {"storage", key_storage, false},
     {"pidfile", key_pidfile, false},
+    {"control", key_control, false},
+    {"control-mode", key_control_mode, false},
     {NULL, NULL, false},
 };
 
@@ -341,11 +367,428 @@ static void zone_file(struct parser *p, const char *key, const char *value)
 	z->file = resolve_path(p, value);
 }
 
+/* Splits "WHERE [key NAME]" into WHERE and the key name (NULL when no
+ * key is given; "NONE" is kept and means unsigned). Returns false on a
+ * malformed value (reported). */
+static bool split_key(struct parser *p, const char *value, char *where,
+		      size_t wlen, struct conf_keyref *ref)
+{
+	char buf[CONF_MAX_LINE];
+	snprintf(buf, sizeof(buf), "%s", value);
+	char *save = NULL;
+	char *first = strtok_r(buf, " \t", &save);
+	char *kw = strtok_r(NULL, " \t", &save);
+	char *name = strtok_r(NULL, " \t", &save);
+	char *extra = strtok_r(NULL, " \t", &save);
+	if (first == NULL || (kw && strcmp(kw, "key") != 0) || (kw && !name) ||
+	    extra) {
+		report(p, p->line, "expected 'ADDRESS [key NAME|NONE]', got '%s'",
+		       value);
+		return false;
+	}
+	snprintf(where, wlen, "%s", first);
+	ref->line = p->line;
+	ref->name = name ? dup_str(p, name) : NULL;
+	return true;
+}
+
+/* Appends to a zone's peer list (primary:, notify:). */
+static void zone_peer(struct parser *p, const char *key, const char *value,
+		      struct xfr_peer **list, size_t *n,
+		      struct conf_keyref **refs)
+{
+	char where[128];
+	struct conf_keyref ref;
+	if (!split_key(p, value, where, sizeof(where), &ref))
+		return;
+	struct conf_listen l;
+	if (conf_parse_listen(where, CONF_DEFAULT_PORT, &l) != 0) {
+		report(p, p->line, "bad address in %s: '%s'", key, where);
+		free(ref.name);
+		return;
+	}
+	struct xfr_peer *np = realloc(*list, (*n + 1) * sizeof(*np));
+	struct conf_keyref *nr = realloc(*refs, (*n + 1) * sizeof(*nr));
+	if (np)
+		*list = np;
+	if (nr)
+		*refs = nr;
+	if (np == NULL || nr == NULL) {
+		p->nomem = true;
+		free(ref.name);
+		return;
+	}
+	struct xfr_peer *peer = &np[*n];
+	memset(peer, 0, sizeof(*peer));
+	peer->addr = l.addr;
+	peer->addrlen = l.addrlen;
+	snprintf(peer->text, sizeof(peer->text), "%s", l.text);
+	nr[*n] = ref;
+	(*n)++;
+}
+
+/* Appends to a zone's ACL (allow-notify:, allow-transfer:). */
+static void zone_acl(struct parser *p, const char *key, const char *value,
+		     struct acl_entry **list, size_t *n,
+		     struct conf_keyref **refs)
+{
+	char where[128];
+	struct conf_keyref ref;
+	if (!split_key(p, value, where, sizeof(where), &ref))
+		return;
+	struct acl_entry e;
+	if (acl_parse(where, &e) != 0) {
+		report(p, p->line, "bad address or prefix in %s: '%s'", key, where);
+		free(ref.name);
+		return;
+	}
+	struct acl_entry *ne = realloc(*list, (*n + 1) * sizeof(*ne));
+	struct conf_keyref *nr = realloc(*refs, (*n + 1) * sizeof(*nr));
+	if (ne)
+		*list = ne;
+	if (nr)
+		*refs = nr;
+	if (ne == NULL || nr == NULL) {
+		p->nomem = true;
+		free(ref.name);
+		return;
+	}
+	ne[*n] = e;
+	nr[*n] = ref;
+	(*n)++;
+}
+
+static void zone_primary(struct parser *p, const char *key, const char *value)
+{
+	struct conf_zone *z = p->zone;
+	zone_peer(p, key, value, &z->xfr.primaries, &z->xfr.nprimaries,
+		  &z->primary_keys);
+}
+
+static void zone_notify(struct parser *p, const char *key, const char *value)
+{
+	struct conf_zone *z = p->zone;
+	zone_peer(p, key, value, &z->xfr.notify, &z->xfr.nnotify,
+		  &z->notify_keys);
+}
+
+static void zone_allow_notify(struct parser *p, const char *key,
+			      const char *value)
+{
+	struct conf_zone *z = p->zone;
+	zone_acl(p, key, value, &z->xfr.allow_notify, &z->xfr.nallow_notify,
+		 &z->allow_notify_keys);
+}
+
+static void zone_allow_transfer(struct parser *p, const char *key,
+				const char *value)
+{
+	struct conf_zone *z = p->zone;
+	zone_acl(p, key, value, &z->xfr.allow_transfer,
+		 &z->xfr.nallow_transfer, &z->allow_transfer_keys);
+}
+
+/* A size with an optional K, M or G suffix (powers of 1024). */
+static void zone_journal_size(struct parser *p, const char *key,
+			      const char *value)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(value, &end, 10);
+	unsigned long long mult = 1;
+	if (*end == 'k' || *end == 'K')
+		mult = 1ull << 10;
+	else if (*end == 'm' || *end == 'M')
+		mult = 1ull << 20;
+	else if (*end == 'g' || *end == 'G')
+		mult = 1ull << 30;
+	if (mult > 1)
+		end++;
+	if (errno != 0 || value[0] < '0' || value[0] > '9' || *end != '\0' ||
+	    v > (1ull << 40) / mult) {
+		report(p, p->line, "bad %s '%s': a size such as 64M", key, value);
+		return;
+	}
+	p->zone->xfr.journal_max_size = v * mult;
+}
+
+/* refresh-min: and the other SOA timer clamps, in seconds. */
+static void zone_timer(struct parser *p, const char *key, const char *value)
+{
+	unsigned long v;
+	if (parse_uint(value, 1, 0x7fffffff, &v) != 0) {
+		report(p, p->line, "bad %s '%s': seconds, at least 1", key, value);
+		return;
+	}
+	struct xfr_settings *x = &p->zone->xfr;
+	uint32_t *fields[] = { &x->refresh_min, &x->refresh_max, &x->retry_min,
+			       &x->retry_max, &x->expire_min, &x->expire_max };
+	const char *names[] = { "refresh-min", "refresh-max", "retry-min",
+				"retry-max", "expire-min", "expire-max" };
+	for (size_t i = 0; i < 6; i++)
+		if (strcmp(key, names[i]) == 0)
+			*fields[i] = (uint32_t)v;
+}
+
+static void zone_max_size(struct parser *p, const char *key, const char *value)
+{
+	unsigned long v;
+	if (parse_uint(value, 1, ULONG_MAX, &v) != 0) {
+		report(p, p->line, "bad %s '%s': a number of RRs", key, value);
+		return;
+	}
+	p->zone->xfr.max_zone_rrs = v;
+}
+
 static const struct key_def zone_keys[] = {
     {"name", zone_name, false},
     {"file", zone_file, false},
+    {"primary", zone_primary, true},
+    {"notify", zone_notify, true},
+    {"allow-notify", zone_allow_notify, true},
+    {"allow-transfer", zone_allow_transfer, true},
+    {"journal-max-size", zone_journal_size, false},
+    {"refresh-min", zone_timer, false},
+    {"refresh-max", zone_timer, false},
+    {"retry-min", zone_timer, false},
+    {"retry-max", zone_timer, false},
+    {"expire-min", zone_timer, false},
+    {"expire-max", zone_timer, false},
+    {"max-zone-size", zone_max_size, false},
     {NULL, NULL, false},
 };
+
+/* ---- key clause ------------------------------------------------------- */
+
+static void key_name(struct parser *p, const char *key, const char *value)
+{
+	if (p->key->name != NULL) {
+		report(p, p->line, "duplicate 'name' in key clause");
+		return;
+	}
+	p->key->name = dup_str(p, value);
+}
+
+static void key_algorithm(struct parser *p, const char *key, const char *value)
+{
+	enum tsig_algorithm alg;
+	if (tsig_algorithm_from_str(value, &alg) != 0) {
+		report(p, p->line, "unknown algorithm '%s' (hmac-md5, hmac-sha1, "
+		       "hmac-sha224, hmac-sha256, hmac-sha384, hmac-sha512)", value);
+		return;
+	}
+	free(p->key_alg);
+	p->key_alg = dup_str(p, value);
+}
+
+static void key_secret(struct parser *p, const char *key, const char *value)
+{
+	free(p->key_secret);
+	p->key_secret = dup_str(p, value);
+}
+
+static const struct key_def key_keys[] = {
+    {"name", key_name, false},
+    {"algorithm", key_algorithm, false},
+    {"secret", key_secret, false},
+    {NULL, NULL, false},
+};
+
+/* Checks the key clause that just ended. */
+static void close_key(struct parser *p)
+{
+	struct conf_key *k = p->key;
+	if (k == NULL)
+		return;
+	p->key = NULL;
+	struct conf *c = p->conf;
+	const char *alg = p->key_alg ? p->key_alg : "hmac-sha256";
+	int r;
+	if (k->name == NULL) {
+		report(p, k->line, "key clause without 'name'");
+		goto drop;
+	}
+	if (p->key_secret == NULL) {
+		report(p, k->line, "key '%s' has no 'secret'", k->name);
+		goto drop;
+	}
+	r = tsig_key_init(&k->key, k->name, alg, p->key_secret);
+	if (r != 0) {
+		report(p, k->line, "key '%s': %s", k->name,
+		       r == ERR_LIMIT ? "secret too long"
+				      : "bad name or secret (base64 expected)");
+		goto drop;
+	}
+	for (size_t i = 0; i + 1 < c->nkeys; i++) {
+		if (dname_equal(c->keys[i].key.name, k->key.name)) {
+			report(p, k->line, "duplicate key '%s' (first at %s:%lu)",
+			       k->name, c->keys[i].conf_file, c->keys[i].line);
+			goto drop;
+		}
+	}
+	goto out;
+drop:
+	free(k->name);
+	free(k->conf_file);
+	c->nkeys--;
+out:
+	free(p->key_alg);
+	free(p->key_secret);
+	p->key_alg = p->key_secret = NULL;
+}
+
+static void open_key(struct parser *p)
+{
+	struct conf *c = p->conf;
+	struct conf_key *n = realloc(c->keys, (c->nkeys + 1) * sizeof(*n));
+	if (n == NULL) {
+		p->nomem = true;
+		return;
+	}
+	c->keys = n;
+	p->key = &c->keys[c->nkeys++];
+	memset(p->key, 0, sizeof(*p->key));
+	p->key->line = p->line;
+	p->key->conf_file = dup_str(p, p->file);
+}
+
+const struct tsig_key *conf_find_key(const struct conf *c, const uint8_t *name)
+{
+	for (size_t i = 0; i < c->nkeys; i++)
+		if (dname_equal(c->keys[i].key.name, name))
+			return &c->keys[i].key;
+	return NULL;
+}
+
+/* Resolves one key reference: NULL for none or "NONE". */
+static bool resolve_ref(struct parser *p, const struct conf_zone *z,
+			const struct conf_keyref *ref,
+			const struct tsig_key **out)
+{
+	*out = NULL;
+	if (ref->name == NULL || strcmp(ref->name, "NONE") == 0)
+		return true;
+	static const uint8_t root[1] = {0};
+	uint8_t name[DNAME_MAXLEN];
+	if (dname_from_str(name, ref->name, strlen(ref->name), root) < 0 ||
+	    (*out = conf_find_key(p->conf, name)) == NULL) {
+		p->errors++;
+		if (p->err) {
+			char msg[512];
+			snprintf(msg, sizeof(msg), "zone '%s': no key named '%s'",
+				 z->name, ref->name);
+			p->err(p->arg, z->conf_file, ref->line, msg);
+		}
+		return false;
+	}
+	return true;
+}
+
+/* Once every clause is read: key references, storage paths, defaults. */
+static void finish_zones(struct parser *p)
+{
+	struct conf *c = p->conf;
+	for (size_t i = 0; i < c->nzones; i++) {
+		struct conf_zone *z = &c->zones[i];
+		struct xfr_settings *x = &z->xfr;
+		for (size_t k = 0; k < x->nprimaries; k++)
+			resolve_ref(p, z, &z->primary_keys[k], &x->primaries[k].key);
+		for (size_t k = 0; k < x->nnotify; k++)
+			resolve_ref(p, z, &z->notify_keys[k], &x->notify[k].key);
+		for (size_t k = 0; k < x->nallow_notify; k++)
+			resolve_ref(p, z, &z->allow_notify_keys[k],
+				    &x->allow_notify[k].key);
+		for (size_t k = 0; k < x->nallow_transfer; k++)
+			resolve_ref(p, z, &z->allow_transfer_keys[k],
+				    &x->allow_transfer[k].key);
+		x->secondary = x->nprimaries > 0;
+		if (x->journal_max_size == 0)
+			x->journal_max_size = CONF_DEFAULT_JOURNAL_MAX;
+		/* Defaults of the SOA timer clamps (NSD-like; a config may go
+		 * down to 1 s). */
+		if (!x->refresh_min) x->refresh_min = 60;
+		if (!x->refresh_max) x->refresh_max = 86400;
+		if (!x->retry_min) x->retry_min = 60;
+		if (!x->retry_max) x->retry_max = 3600;
+		if (!x->expire_min) x->expire_min = 3600;
+		if (!x->expire_max) x->expire_max = 2419200;
+		if (x->refresh_min > x->refresh_max || x->retry_min > x->retry_max ||
+		    x->expire_min > x->expire_max)
+			report(p, z->line, "zone '%s': a timer's -min is above its -max",
+			       z->name);
+		if (x->allow_notify && !x->secondary)
+			report(p, z->line, "zone '%s': allow-notify without primary",
+			       z->name);
+		/* Files in storage: the secondary's copy (unless file: says
+		 * where), the journal, the timers. */
+		char name[DNAME_STRLEN];
+		dname_to_str(name, sizeof(name), z->apex);
+		size_t nlen = strlen(name);
+		if (nlen > 1 && name[nlen - 1] == '.')
+			name[nlen - 1] = '\0';
+		if (c->storage != NULL) {
+			size_t len = strlen(c->storage) + nlen + 16;
+			x->journal = malloc(len);
+			x->timers = malloc(len);
+			if (x->journal == NULL || x->timers == NULL) {
+				p->nomem = true;
+				return;
+			}
+			snprintf(x->journal, len, "%s/%s.journal", c->storage, name);
+			snprintf(x->timers, len, "%s/%s.timers", c->storage, name);
+			if (z->file == NULL && x->secondary) {
+				z->file = malloc(len);
+				if (z->file == NULL) {
+					p->nomem = true;
+					return;
+				}
+				snprintf(z->file, len, "%s/%s.zone", c->storage, name);
+			}
+		} else if (x->secondary) {
+			report(p, z->line, "secondary zone '%s' needs 'storage:' in "
+			       "the server clause (for its timers and journal)",
+			       z->name);
+		}
+		if (x->secondary)
+			x->zonefile = z->file;
+	}
+	if (c->control == NULL && c->storage != NULL) {
+		size_t len = strlen(c->storage) + 16;
+		c->control = malloc(len);
+		if (c->control == NULL) {
+			p->nomem = true;
+			return;
+		}
+		snprintf(c->control, len, "%s/tandemd.ctl", c->storage);
+	}
+	if (c->control_mode == 0)
+		c->control_mode = 0600;
+}
+
+static void free_refs(struct conf_keyref *refs, size_t n)
+{
+	for (size_t i = 0; refs && i < n; i++)
+		free(refs[i].name);
+	free(refs);
+}
+
+static void conf_zone_free(struct conf_zone *z)
+{
+	free(z->name);
+	free(z->file);
+	free(z->conf_file);
+	free_refs(z->primary_keys, z->xfr.nprimaries);
+	free_refs(z->notify_keys, z->xfr.nnotify);
+	free_refs(z->allow_notify_keys, z->xfr.nallow_notify);
+	free_refs(z->allow_transfer_keys, z->xfr.nallow_transfer);
+	free(z->xfr.primaries);
+	free(z->xfr.notify);
+	free(z->xfr.allow_notify);
+	free(z->xfr.allow_transfer);
+	free(z->xfr.journal);
+	free(z->xfr.timers);
+	memset(z, 0, sizeof(*z));
+}
 
 /* Checks the zone clause that just ended. */
 static void close_zone(struct parser *p)
@@ -359,8 +802,9 @@ static void close_zone(struct parser *p)
 		report(p, z->line, "zone clause without 'name'");
 		goto drop;
 	}
-	if (z->file == NULL) {
-		report(p, z->line, "zone '%s' has no 'file'", z->name);
+	if (z->file == NULL && z->xfr.nprimaries == 0) {
+		report(p, z->line, "zone '%s' has no 'file' (and no 'primary')",
+		       z->name);
 		goto drop;
 	}
 	for (size_t i = 0; i + 1 < c->nzones; i++) {
@@ -373,9 +817,7 @@ static void close_zone(struct parser *p)
 	}
 	return;
 drop:
-	free(z->name);
-	free(z->file);
-	free(z->conf_file);
+	conf_zone_free(z);
 	c->nzones--;
 }
 
@@ -410,11 +852,15 @@ static bool is_key_char(char c)
 static void handle_clause(struct parser *p, const char *name)
 {
 	close_zone(p);
+	close_key(p);
 	if (strcmp(name, "server") == 0) {
 		p->clause = CLAUSE_SERVER;
 	} else if (strcmp(name, "zone") == 0) {
 		p->clause = CLAUSE_ZONE;
 		open_zone(p);
+	} else if (strcmp(name, "key") == 0) {
+		p->clause = CLAUSE_KEY;
+		open_key(p);
 	} else {
 		p->clause = CLAUSE_NONE;
 		report(p, p->line, "unknown clause '%s:'", name);
@@ -434,6 +880,10 @@ static void handle_key(struct parser *p, const char *key, const char *value)
 		defs = zone_keys;
 		clause_name = "zone";
 		break;
+	case CLAUSE_KEY:
+		defs = key_keys;
+		clause_name = "key";
+		break;
 	default:
 		report(p, p->line, "'%s' outside of a clause", key);
 		return;
@@ -448,7 +898,8 @@ static void handle_key(struct parser *p, const char *key, const char *value)
 			}
 			p->seen |= 1u << i;
 		}
-		if (p->clause == CLAUSE_ZONE && p->zone == NULL)
+		if ((p->clause == CLAUSE_ZONE && p->zone == NULL) ||
+		    (p->clause == CLAUSE_KEY && p->key == NULL))
 			return; /* allocation of the clause failed */
 		defs[i].fn(p, key, value);
 		return;
@@ -607,6 +1058,9 @@ int conf_parse(const char *path, const char *text, size_t len, struct conf *out,
 		pos = end + 1;
 	}
 	close_zone(&p);
+	close_key(&p);
+	if (!p.nomem)
+		finish_zones(&p);
 	if (!p.nomem)
 		set_defaults(&p);
 	free(p.dir);
@@ -677,11 +1131,15 @@ void conf_free(struct conf *c)
 	free(c->version);
 	free(c->storage);
 	free(c->pidfile);
-	for (size_t i = 0; i < c->nzones; i++) {
-		free(c->zones[i].name);
-		free(c->zones[i].file);
-		free(c->zones[i].conf_file);
-	}
+	free(c->control);
+	for (size_t i = 0; i < c->nzones; i++)
+		conf_zone_free(&c->zones[i]);
 	free(c->zones);
+	for (size_t i = 0; i < c->nkeys; i++) {
+		free(c->keys[i].name);
+		free(c->keys[i].conf_file);
+		sodium_memzero(&c->keys[i].key, sizeof(c->keys[i].key));
+	}
+	free(c->keys);
 	memset(c, 0, sizeof(*c));
 }

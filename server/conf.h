@@ -19,7 +19,9 @@
 #include <sys/socket.h>
 
 #include "dns/dname.h"
+#include "dns/tsig.h"
 #include "server/log.h"
+#include "xfr/xfrd.h"
 
 #define CONF_DEFAULT_PORT      53
 #define CONF_DEFAULT_EDNS_SIZE 1232
@@ -36,14 +38,37 @@ struct conf_listen {
 	char text[64]; /* "address@port", for logs */
 };
 
+/* One key clause (RFC 8945 shared secret). */
+struct conf_key {
+	struct tsig_key key;
+	char *name;                 /* as written */
+	char *conf_file;
+	unsigned long line;
+};
+
+/* A reference to a key by name, resolved once every clause is read. */
+struct conf_keyref {
+	char *name;                 /* NULL or "NONE": unsigned */
+	unsigned long line;
+};
+
+#define CONF_DEFAULT_JOURNAL_MAX (64u << 20)
+
 /* One zone clause. */
 struct conf_zone {
 	char *name;		    /* presentation form as written */
 	uint8_t apex[DNAME_MAXLEN]; /* wire form */
 	char *file;		    /* absolute or config-relative path,
-				       resolved; NULL when absent */
+				       resolved; for a secondary, where the
+				       transferred copy is kept */
 	char *conf_file;	    /* where the clause is, for messages */
 	unsigned long line;
+	/* Replication (xfr/): the lists point into the zone's own arrays;
+	 * key pointers point into conf->keys. A zone with primaries is a
+	 * secondary. */
+	struct xfr_settings xfr;
+	struct conf_keyref *primary_keys, *notify_keys;
+	struct conf_keyref *allow_notify_keys, *allow_transfer_keys;
 };
 
 struct conf {
@@ -61,6 +86,10 @@ struct conf {
 	enum log_level log_level;
 	char *storage; /* NULL when unset */
 	char *pidfile; /* NULL when unset */
+	char *control; /* control socket path; NULL: none */
+	unsigned control_mode;
+	struct conf_key *keys;
+	size_t nkeys;
 	struct conf_zone *zones;
 	size_t nzones;
 };
@@ -85,6 +114,9 @@ int conf_parse(const char *path, const char *text, size_t len, struct conf *out,
 
 /* Frees everything conf_load allocated and zeroes *c. */
 void conf_free(struct conf *c);
+
+/* The key named `name` (any case), or NULL. */
+const struct tsig_key *conf_find_key(const struct conf *c, const uint8_t *name);
 
 /* Parses "address[@port]" (IPv4 or IPv6) into *out. Returns 0 or
  * ERR_SYNTAX. */

@@ -14,12 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dns/error.h"
+#include "dns/dname.h"
 #include "server/answer.h"
 #include "server/conf.h"
+#include "server/control.h"
 #include "server/log.h"
+#include "server/request.h"
 #include "server/worker.h"
 #include "server/zones.h"
 #include "zonedb/zonedb.h"
@@ -36,8 +40,13 @@ struct options {
 struct server {
 	struct conf conf;
 	struct logger log;
-	struct zonedb zonedb;
+	struct zones zones;
 	struct answer_conf answer;
+	struct request_env request;
+	int notify_pipe[2];         /* workers -> main: NOTIFYs received */
+	struct event *notify_ev;
+	struct control *control;
+	time_t started;
 	struct worker **workers;
 	unsigned nworkers;
 	struct event_base *base;
@@ -188,9 +197,172 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *s = arg;
 	log_info(&s->log, "SIGHUP: reloading zones");
-	int failed = zones_reload(&s->zonedb, &s->log);
+	int failed = zones_reload(&s->zones, NULL, NULL, 0);
 	if (failed > 0)
 		log_warning(&s->log, "%d zone(s) failed to reload", failed);
+}
+
+/* NOTIFYs that workers accepted, handed over through the pipe. */
+static void on_notify(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	for (int i = 0; i < 64; i++) {
+		struct request_notify rn;
+		ssize_t n = read(fd, &rn, sizeof(rn));
+		if (n != sizeof(rn))
+			return;
+		rn.from[sizeof(rn.from) - 1] = '\0';
+		struct zonedb_entry *e = zonedb_get(&s->zones.db, rn.apex);
+		struct server_zone *sz = e ? e->data : NULL;
+		if (sz && sz->xfrd)
+			xfrd_zone_notified(sz->xfrd, rn.from);
+	}
+}
+
+/* ---- control commands ---- */
+
+static struct server_zone *arg_zone(struct server *s, int argc, char **argv,
+				    struct control_reply *r, const char **err)
+{
+	if (argc < 2) {
+		*err = control_error(r, "%s needs a zone name", argv[0]);
+		return NULL;
+	}
+	struct server_zone *sz = zones_find(&s->zones, argv[1]);
+	if (sz == NULL)
+		*err = control_error(r, "no zone %s", argv[1]);
+	return sz;
+}
+
+static void zone_status(struct server *s, struct server_zone *sz,
+			struct control_reply *r)
+{
+	struct zone_version *v = sz->entry->version;
+	char when[32] = "-";
+	if (sz->loaded_at) {
+		struct tm tm;
+		gmtime_r(&sz->loaded_at, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	control_printf(r, "zone: %s", sz->entry->name);
+	if (v)
+		control_printf(r, "serial: %u", v->serial);
+	else
+		control_printf(r, "serial: -");
+	control_printf(r, "loaded-at: %s", when);
+	control_printf(r, "file: %s", sz->conf->file ? sz->conf->file : "-");
+	if (sz->error[0])
+		control_printf(r, "state: error: %s", sz->error);
+	else if (v == NULL)
+		control_printf(r, "state: not loaded");
+	else
+		control_printf(r, "state: ok");
+	if (sz->xfrd) {
+		char buf[2048];
+		xfrd_zone_status(sz->xfrd, buf, sizeof(buf));
+		for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+			control_printf(r, "%s", line);
+	}
+}
+
+static void sum_stats(struct server *s, struct worker_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		const struct worker_stats *st = worker_stats(s->workers[i]);
+		out->udp_queries += st->udp_queries;
+		out->udp_dropped += st->udp_dropped;
+		out->tcp_queries += st->tcp_queries;
+		out->tcp_accepted += st->tcp_accepted;
+		out->tcp_refused += st->tcp_refused;
+		out->tcp_timeouts += st->tcp_timeouts;
+	}
+}
+
+static struct worker_stats stats_base;
+
+static const char *on_control(void *arg, int argc, char **argv,
+			      struct control_reply *r)
+{
+	struct server *s = arg;
+	const char *cmd = argv[0];
+	const char *err = NULL;
+	if (strcmp(cmd, "status") == 0) {
+		control_printf(r, "version: tandem %s", TANDEM_VERSION);
+		control_printf(r, "uptime: %lld", (long long)(time(NULL) - s->started));
+		control_printf(r, "workers: %u", s->nworkers);
+		control_printf(r, "zones: %zu", s->zones.nzones);
+		return NULL;
+	}
+	if (strcmp(cmd, "reload") == 0) {
+		char errs[1024];
+		const char *name = argc > 1 ? argv[1] : NULL;
+		int failed = zones_reload(&s->zones, name, errs, sizeof(errs));
+		if (failed == ERR_NOTFOUND)
+			return control_error(r, "no zone %s", name);
+		if (failed > 0)
+			return control_error(r, "%s", errs);
+		return NULL;
+	}
+	if (strcmp(cmd, "zonestatus") == 0) {
+		if (argc > 1) {
+			struct server_zone *sz = arg_zone(s, argc, argv, r, &err);
+			if (sz)
+				zone_status(s, sz, r);
+			return err;
+		}
+		for (size_t i = 0; i < s->zones.nzones; i++)
+			zone_status(s, &s->zones.zones[i], r);
+		return NULL;
+	}
+	if (strcmp(cmd, "notify") == 0 || strcmp(cmd, "refresh") == 0 ||
+	    strcmp(cmd, "retransfer") == 0) {
+		struct server_zone *sz = arg_zone(s, argc, argv, r, &err);
+		if (sz == NULL)
+			return err;
+		bool secondary = sz->conf->xfr.secondary;
+		if (cmd[0] == 'n')
+			xfrd_zone_notify(sz->xfrd);
+		else if (!secondary)
+			return control_error(r, "%s is not a secondary zone", argv[1]);
+		else if (cmd[0] == 'r' && cmd[2] == 'f')
+			xfrd_zone_refresh(sz->xfrd);
+		else
+			xfrd_zone_retransfer(sz->xfrd);
+		return NULL;
+	}
+	if (strcmp(cmd, "stats") == 0) {
+		struct worker_stats now;
+		sum_stats(s, &now);
+		if (argc > 1 && strcmp(argv[1], "reset") == 0) {
+			stats_base = now;
+			return NULL;
+		}
+		control_printf(r, "udp-queries: %llu",
+			       (unsigned long long)(now.udp_queries - stats_base.udp_queries));
+		control_printf(r, "udp-dropped: %llu",
+			       (unsigned long long)(now.udp_dropped - stats_base.udp_dropped));
+		control_printf(r, "tcp-queries: %llu",
+			       (unsigned long long)(now.tcp_queries - stats_base.tcp_queries));
+		control_printf(r, "tcp-connections: %llu",
+			       (unsigned long long)(now.tcp_accepted - stats_base.tcp_accepted));
+		control_printf(r, "tcp-refused: %llu",
+			       (unsigned long long)(now.tcp_refused - stats_base.tcp_refused));
+		control_printf(r, "tcp-timeouts: %llu",
+			       (unsigned long long)(now.tcp_timeouts - stats_base.tcp_timeouts));
+		return NULL;
+	}
+	if (strcmp(cmd, "log-reopen") == 0)
+		return NULL; /* logs go to stderr or syslog: nothing to reopen */
+	if (strcmp(cmd, "stop") == 0) {
+		log_info(&s->log, "stop requested over the control socket");
+		event_base_loopexit(s->base, NULL);
+		return NULL;
+	}
+	if (strcmp(cmd, "reconfig") == 0)
+		return control_error(r, "reconfig is not supported yet: restart "
+				     "tandemd to apply a new configuration");
+	return control_error(r, "unknown command '%s'", cmd);
 }
 
 /* Creates the workers, each binding its own sockets. */
@@ -203,6 +375,7 @@ static int create_workers(struct server *s)
 		return ERR_NOMEM;
 	struct worker_settings ws = {
 	    .answer = &s->answer,
+	    .request = &s->request,
 	    .log = &s->log,
 	    .tcp_idle_timeout = c->tcp_idle_timeout,
 	    /* tcp-max-clients is for the whole server; each worker
@@ -252,9 +425,6 @@ static void destroy_workers(struct server *s)
 /* Runs the main loop until SIGTERM or SIGINT. */
 static int run(struct server *s)
 {
-	s->base = event_base_new();
-	if (s->base == NULL)
-		return -1;
 	struct event *ev_term = evsignal_new(s->base, SIGTERM, on_stop, s);
 	struct event *ev_int = evsignal_new(s->base, SIGINT, on_stop, s);
 	struct event *ev_hup = evsignal_new(s->base, SIGHUP, on_reload, s);
@@ -269,11 +439,35 @@ static int run(struct server *s)
 			goto out;
 		}
 	}
+	s->notify_ev = event_new(s->base, s->notify_pipe[0], EV_READ | EV_PERSIST,
+				 on_notify, s);
+	if (s->notify_ev == NULL || event_add(s->notify_ev, NULL) != 0)
+		goto out;
+	if (s->conf.control != NULL) {
+		int r = control_open(s->base, s->conf.control, s->conf.control_mode,
+				     on_control, s, &s->control);
+		if (r != 0) {
+			log_error(&s->log, "control socket %s: %s", s->conf.control,
+				  r == ERR_EXISTS ? "another tandemd is listening there"
+						  : strerror(errno));
+			goto out;
+		}
+	}
+	s->started = time(NULL);
+	zones_start(&s->zones);
 	log_info(&s->log, "tandemd %s started", TANDEM_VERSION);
 	tell_ready(s);
 	event_base_dispatch(s->base);
 	ret = 0;
 out:
+	if (s->control) {
+		control_close(s->control);
+		s->control = NULL;
+	}
+	if (s->notify_ev) {
+		event_free(s->notify_ev);
+		s->notify_ev = NULL;
+	}
 	destroy_workers(s);
 	if (ev_term)
 		event_free(ev_term);
@@ -281,8 +475,6 @@ out:
 		event_free(ev_int);
 	if (ev_hup)
 		event_free(ev_hup);
-	event_base_free(s->base);
-	s->base = NULL;
 	return ret;
 }
 
@@ -292,10 +484,9 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &opt) < 0)
 		return 1;
 
-	struct server server = {.ready_fd = -1};
+	struct server server = {.ready_fd = -1, .notify_pipe = {-1, -1}};
 	struct server *s = &server;
 	log_init(&s->log, LOG_LEVEL_INFO);
-	zonedb_init(&s->zonedb);
 
 	int ret = conf_load(opt.conf_path, &s->conf, conf_error, NULL);
 	if (opt.check_only) {
@@ -313,22 +504,42 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	int status = 1;
-	ret = zones_load(&s->zonedb, &s->conf, &s->log);
+	if (s->conf.storage != NULL && mkdir(s->conf.storage, 0750) != 0 &&
+	    errno != EEXIST) {
+		log_error(&s->log, "storage %s: %s", s->conf.storage, strerror(errno));
+		conf_free(&s->conf);
+		return 1;
+	}
+	s->base = event_base_new();
+	if (s->base == NULL ||
+	    pipe2(s->notify_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+		log_error(&s->log, "cannot set up the main loop");
+		goto out;
+	}
+	ret = zones_load(&s->zones, &s->conf, &s->log, s->base);
 	if (ret < 0) {
 		log_error(&s->log, "loading zones: %s", error_str(ret));
 		goto out;
 	}
 	s->answer = (struct answer_conf){
-	    .zonedb = &s->zonedb,
+	    .zonedb = &s->zones.db,
 	    .edns_size = s->conf.edns_buffer_size,
 	    .identity = s->conf.identity,
 	    .version = s->conf.version,
 	    .nsid = s->conf.nsid_len ? s->conf.nsid : NULL,
 	    .nsid_len = s->conf.nsid_len,
 	};
+	s->request = (struct request_env){
+	    .answer = &s->answer,
+	    .conf = &s->conf,
+	    .log = &s->log,
+	    .notify_fd = s->notify_pipe[1],
+	};
 	if (create_workers(s) < 0)
 		goto out;
 	if (opt.daemonize && daemonize(s) < 0)
+		goto out;
+	if (opt.daemonize && event_reinit(s->base) != 0)
 		goto out;
 	if (write_pidfile(s) < 0)
 		goto out;
@@ -337,7 +548,12 @@ int main(int argc, char **argv)
 	log_info(&s->log, "tandemd stopped");
 out:
 	destroy_workers(s);
-	zones_clear(&s->zonedb);
+	zones_clear(&s->zones);
+	if (s->base)
+		event_base_free(s->base);
+	for (int i = 0; i < 2; i++)
+		if (s->notify_pipe[i] >= 0)
+			close(s->notify_pipe[i]);
 	if (s->pidfile_written)
 		unlink(s->conf.pidfile);
 	conf_free(&s->conf);

@@ -13,6 +13,7 @@
  * memory barriers per batch, not per query.
  */
 #include "server/worker.h"
+#include "server/request.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -70,6 +71,8 @@ struct tcp_listener {
 struct tcp_conn {
 	struct worker *w;
 	int fd;	  /* -1 when the slot is free */
+	struct sockaddr_storage peer;
+	struct request_xfr *xfr; /* a transfer being streamed, or NULL */
 	bool eof; /* the client closed its side */
 	struct event *read_ev, *write_ev, *idle_ev;
 	uint8_t *in; /* unprocessed input */
@@ -281,9 +284,19 @@ static void udp_answer_batch(struct worker *w, struct udp_socket *us, int n)
 			continue;
 		}
 		uint8_t *out = w->udp_out + (size_t)i * UDP_OUT_SIZE;
-		size_t len = answer_query(
-		    w->s.answer, w->scratch, ANSWER_UDP, w->in_iov[i].iov_base,
-		    w->in_msgs[i].msg_len, out, UDP_OUT_SIZE);
+		size_t len;
+		if (w->s.request != NULL) {
+			struct request_xfr *none;
+			len = request_handle(w->s.request, w->scratch, ANSWER_UDP,
+					     in->msg_name, w->in_iov[i].iov_base,
+					     w->in_msgs[i].msg_len, out,
+					     UDP_OUT_SIZE, &none);
+		} else {
+			len = answer_query(w->s.answer, w->scratch, ANSWER_UDP,
+					   w->in_iov[i].iov_base,
+					   w->in_msgs[i].msg_len, out,
+					   UDP_OUT_SIZE);
+		}
 		if (len == 0) {
 			w->stats.udp_dropped++;
 			continue;
@@ -330,6 +343,10 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 static void tcp_close(struct tcp_conn *c)
 {
 	struct worker *w = c->w;
+	if (c->xfr != NULL) {
+		request_xfr_free(w->s.request, c->xfr, false);
+		c->xfr = NULL;
+	}
 	event_del(c->read_ev);
 	event_del(c->write_ev);
 	event_del(c->idle_ev);
@@ -418,20 +435,64 @@ static void tcp_touch(struct tcp_conn *c)
  * §6.2.1.1), until output backs up. Then listens for what is needed next:
  * writability while output waits, else more input. Returns false when the
  * connection was closed. */
+/* Streams the transfer in progress while the output has room (the write
+ * watermark: a slow client holds back only its own transfer). Returns
+ * false when the connection was closed. */
+static bool tcp_stream(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+	/* A bounded number of messages per turn of the loop, so that the
+	 * other clients of this worker are served in between. */
+	for (int n = 0; n < 16 && c->xfr != NULL && out_pending(c) < TCP_OUT_HIGH;
+	     n++) {
+		size_t len = 0;
+		int r = request_xfr_next(c->xfr, w->tcp_out + 2, &len);
+		if (r < 0) {
+			tcp_close(c);
+			return false;
+		}
+		w->tcp_out[0] = (uint8_t)(len >> 8);
+		w->tcp_out[1] = (uint8_t)len;
+		if (r == 0) {
+			request_xfr_free(w->s.request, c->xfr, true);
+			c->xfr = NULL;
+		}
+		if (!tcp_send(c, w->tcp_out, len + 2))
+			return false;
+	}
+	return true;
+}
+
 static bool tcp_process(struct tcp_conn *c)
 {
 	struct worker *w = c->w;
 	size_t pos = 0;
-	while (out_pending(c) < TCP_OUT_HIGH && c->in_len - pos >= 2) {
+	if (!tcp_stream(c))
+		return false;
+	while (c->xfr == NULL && out_pending(c) < TCP_OUT_HIGH &&
+	       c->in_len - pos >= 2) {
 		size_t mlen = (size_t)c->in[pos] << 8 | c->in[pos + 1];
 		if (c->in_len - pos - 2 < mlen)
 			break;
 		const uint8_t *query = c->in + pos + 2;
 		pos += 2 + mlen;
 		w->stats.tcp_queries++;
-		size_t len =
-		    answer_query(w->s.answer, w->scratch, ANSWER_TCP, query,
-				 mlen, w->tcp_out + 2, MSG_MAXLEN);
+		size_t len;
+		if (w->s.request != NULL) {
+			len = request_handle(w->s.request, w->scratch, ANSWER_TCP,
+					     (struct sockaddr *)&c->peer, query,
+					     mlen, w->tcp_out + 2, MSG_MAXLEN,
+					     &c->xfr);
+			if (c->xfr != NULL) {
+				if (!tcp_stream(c))
+					return false;
+				continue;
+			}
+		} else {
+			len = answer_query(w->s.answer, w->scratch, ANSWER_TCP,
+					   query, mlen, w->tcp_out + 2,
+					   MSG_MAXLEN);
+		}
 		if (len == 0)
 			continue; /* dropped (a response, or no header) */
 		w->tcp_out[0] = (uint8_t)(len >> 8);
@@ -444,7 +505,7 @@ static bool tcp_process(struct tcp_conn *c)
 		c->in_len -= pos;
 	}
 
-	if (out_pending(c) > 0) {
+	if (out_pending(c) > 0 || c->xfr != NULL) {
 		event_del(c->read_ev);
 		event_add(c->write_ev, NULL);
 		return true;
@@ -569,8 +630,10 @@ static void tcp_accept_cb(evutil_socket_t fd, short what, void *arg)
 	struct tcp_listener *l = arg;
 	struct worker *w = l->w;
 	for (int i = 0; i < TCP_ACCEPTS; i++) {
-		int cfd =
-		    accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t peerlen = sizeof(peer);
+		int cfd = accept4(l->fd, (struct sockaddr *)&peer, &peerlen,
+				  SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -588,6 +651,7 @@ static void tcp_accept_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		w->free_conns = c->next_free;
+		c->peer = peer;
 		tcp_open(w, c, cfd);
 	}
 }

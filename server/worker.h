@@ -24,8 +24,12 @@
 #include "server/conf.h"
 #include "server/log.h"
 
+struct request_env;
+
 struct worker_settings {
 	const struct answer_conf *answer; /* read-only while running */
+	/* TSIG, NOTIFY and transfers (request.h); NULL: plain answers. */
+	const struct request_env *request;
 	const struct logger *log;
 	unsigned tcp_idle_timeout; /* seconds */
 	unsigned tcp_max_clients;  /* for this worker */

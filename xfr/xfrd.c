@@ -408,8 +408,12 @@ static void soa_answer_cb(evutil_socket_t fd, short what, void *arg)
 	stop_soa_query(z);
 	snprintf(z->last_primary, sizeof(z->last_primary), "%s", p->text);
 	if (r < 0) {
-		zlog(z, XFRD_LOG_WARNING, "SOA query to %s: %s%s%u", p->text,
-		     error_str(r), r == ERR_REFUSED ? ", rcode " : "", rcode);
+		if (r == ERR_REFUSED)
+			zlog(z, XFRD_LOG_WARNING, "SOA query to %s: refused or "
+			     "not authoritative (rcode %u)", p->text, rcode);
+		else
+			zlog(z, XFRD_LOG_WARNING, "SOA query to %s: %s", p->text,
+			     error_str(r));
 		next_primary(z);
 		return;
 	}
@@ -735,6 +739,14 @@ static void notify_stop(struct notify_send *n)
 
 static void notify_send(struct notify_send *n);
 
+/* The retransmission timer after an ICMP error. */
+static void notify_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	notify_send(arg);
+}
+
 static void notify_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct notify_send *n = arg;
@@ -750,11 +762,27 @@ static void notify_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	ssize_t len = recv(fd, z->d->buf, sizeof(z->d->buf), 0);
+	if (len <= 0) {
+		/* ICMP unreachable (ECONNREFUSED) and the like: the target
+		 * may be starting; retransmit as for a timeout. */
+		if (++n->tries >= NOTIFY_TRIES) {
+			zlog(z, XFRD_LOG_WARNING, "NOTIFY to %s: %s after %u tries",
+			     n->peer->text, len < 0 ? strerror(errno) : "empty answer",
+			     n->tries);
+			notify_stop(n);
+			return;
+		}
+		event_del(n->ev);
+		struct timeval tv = { 1 << n->tries, 0 };
+		event_free(n->ev);
+		n->ev = evtimer_new(z->d->base, notify_retry_cb, n);
+		evtimer_add(n->ev, &tv);
+		return;
+	}
 	unsigned rcode = 0;
-	int r = len > 0 ? notify_check_answer(z->d->buf, (size_t)len, n->id, z->apex,
-					      n->tsig_live ? &n->tsig : NULL,
-					      (uint64_t)time(NULL), &rcode)
-			: ERR_IO;
+	int r = notify_check_answer(z->d->buf, (size_t)len, n->id, z->apex,
+				    n->tsig_live ? &n->tsig : NULL,
+				    (uint64_t)time(NULL), &rcode);
 	if (r == ERR_MALFORMED) {
 		struct timeval tv = { 1 << n->tries, 0 };
 		event_add(n->ev, &tv); /* not ours: keep waiting */
@@ -762,9 +790,12 @@ static void notify_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (r == 0)
 		zlog(z, XFRD_LOG_INFO, "NOTIFY acknowledged by %s", n->peer->text);
+	else if (r == ERR_REFUSED)
+		zlog(z, XFRD_LOG_WARNING, "NOTIFY to %s: answered rcode %u",
+		     n->peer->text, rcode);
 	else
-		zlog(z, XFRD_LOG_WARNING, "NOTIFY to %s: %s%s%u", n->peer->text,
-		     error_str(r), r == ERR_REFUSED ? ", rcode " : "", rcode);
+		zlog(z, XFRD_LOG_WARNING, "NOTIFY to %s: %s", n->peer->text,
+		     error_str(r));
 	notify_stop(n);
 }
 
