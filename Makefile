@@ -7,7 +7,7 @@ ifdef CI
 CMAKEFLAGS += -DTANDEM_WERROR=ON
 endif
 
-.PHONY: all deps build run test sanitize clean
+.PHONY: all deps build run test sanitize bench clean
 
 all: build
 
@@ -28,6 +28,9 @@ sanitize: deps
 	cmake -S . -B $(SANBUILD) -DCMAKE_BUILD_TYPE=Debug -DTANDEM_SANITIZE=ON $(CMAKEFLAGS) >/dev/null
 	cmake --build $(SANBUILD) -j $(JOBS)
 	cd $(SANBUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	/usr/bin/python3 tests/bench/run.py --build-dir $(BUILD) $(BENCHFLAGS)
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD)
