@@ -499,7 +499,7 @@ static void answer_chaos(struct answer *a)
  * served parent, as Knot does). */
 static const struct zonedb_entry *find_zone(const struct answer *a)
 {
-	const struct zonedb *db = a->conf->zonedb;
+	const struct zonedb *db = rcu_dereference(a->conf->zonedb);
 	if (db == NULL)
 		return NULL;
 	if (a->q.type == RRTYPE_DS && a->q.name[0] != 0) {

@@ -22,7 +22,7 @@
 
 /* Settings the answers depend on (filled from the config by server/). */
 struct answer_conf {
-	const struct zonedb *zonedb;
+	struct zonedb *zonedb;        /* RCU-protected: replaced by reconfig */
 	uint16_t edns_size;   /* our EDNS UDP payload size (RFC 6891) */
 	const char *identity; /* id.server, hostname.bind; NULL: REFUSED */
 	const char *version;  /* version.bind, version.server; NULL:

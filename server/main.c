@@ -19,6 +19,7 @@
 
 #include "dns/error.h"
 #include "dns/dname.h"
+#include "dns/rrtype.h"
 #include "server/answer.h"
 #include "server/conf.h"
 #include "server/control.h"
@@ -27,6 +28,9 @@
 #include "server/worker.h"
 #include "server/zones.h"
 #include "zonedb/zonedb.h"
+
+#define URCU_INLINE_SMALL_FUNCTIONS
+#include <urcu-qsbr.h>
 
 #define DEFAULT_CONF "/etc/tandem/tandemd.conf"
 
@@ -38,15 +42,18 @@ struct options {
 
 /* Everything the running server owns. */
 struct server {
-	struct conf conf;
+	struct conf *conf;          /* replaced by reconfig (RCU for workers) */
+	const char *conf_path;
 	struct logger log;
-	struct zones zones;
+	struct zones *zones;        /* replaced by reconfig */
 	struct answer_conf answer;
 	struct request_env request;
 	int notify_pipe[2];         /* workers -> main: NOTIFYs received */
 	struct event *notify_ev;
 	struct control *control;
 	time_t started;
+	struct worker_stats stats_base; /* "stats reset" */
+	uint8_t nsid[CONF_MAX_NSID];
 	struct worker **workers;
 	unsigned nworkers;
 	struct event_base *base;
@@ -154,7 +161,7 @@ static int daemonize(struct server *s)
 
 static int write_pidfile(struct server *s)
 {
-	const char *path = s->conf.pidfile;
+	const char *path = s->conf->pidfile;
 	if (path == NULL)
 		return 0;
 	/* Written to a temporary name and renamed, so a reader never sees
@@ -197,7 +204,7 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *s = arg;
 	log_info(&s->log, "SIGHUP: reloading zones");
-	int failed = zones_reload(&s->zones, NULL, NULL, 0);
+	int failed = zones_reload(s->zones, NULL, NULL, 0);
 	if (failed > 0)
 		log_warning(&s->log, "%d zone(s) failed to reload", failed);
 }
@@ -212,7 +219,7 @@ static void on_notify(evutil_socket_t fd, short what, void *arg)
 		if (n != sizeof(rn))
 			return;
 		rn.from[sizeof(rn.from) - 1] = '\0';
-		struct zonedb_entry *e = zonedb_get(&s->zones.db, rn.apex);
+		struct zonedb_entry *e = zonedb_get(&s->zones->db, rn.apex);
 		struct server_zone *sz = e ? e->data : NULL;
 		if (sz && sz->xfrd)
 			xfrd_zone_notified(sz->xfrd, rn.from);
@@ -228,7 +235,7 @@ static struct server_zone *arg_zone(struct server *s, int argc, char **argv,
 		*err = control_error(r, "%s needs a zone name", argv[0]);
 		return NULL;
 	}
-	struct server_zone *sz = zones_find(&s->zones, argv[1]);
+	struct server_zone *sz = zones_find(s->zones, argv[1]);
 	if (sz == NULL)
 		*err = control_error(r, "no zone %s", argv[1]);
 	return sz;
@@ -276,10 +283,105 @@ static void sum_stats(struct server *s, struct worker_stats *out)
 		out->tcp_accepted += st->tcp_accepted;
 		out->tcp_refused += st->tcp_refused;
 		out->tcp_timeouts += st->tcp_timeouts;
+		out->responses += st->responses;
+		for (int k = 0; k < 16; k++)
+			out->rcode[k] += st->rcode[k];
+		for (int k = 0; k < 256; k++)
+			out->qtype[k] += st->qtype[k];
+		out->qtype_other += st->qtype_other;
 	}
 }
 
-static struct worker_stats stats_base;
+
+
+/* Config errors for the control client: every one, as file:line. */
+struct conf_errors {
+	struct control_reply *r;
+	int count;
+};
+
+static void reconfig_error(void *arg, const char *file, unsigned long line,
+			   const char *msg)
+{
+	struct conf_errors *ce = arg;
+	ce->count++;
+	if (line > 0)
+		control_printf(ce->r, "%s:%lu: %s", file, line, msg);
+	else
+		control_printf(ce->r, "%s: %s", file, msg);
+}
+
+static bool same_listens(const struct conf *a, const struct conf *b)
+{
+	if (a->nlistens != b->nlistens || a->workers != b->workers)
+		return false;
+	for (size_t i = 0; i < a->nlistens; i++)
+		if (strcmp(a->listens[i].text, b->listens[i].text) != 0)
+			return false;
+	return true;
+}
+
+/* Re-reads the config: zones and keys added, removed and changed at once,
+ * with the zones kept as they are served. Nothing changes when the new
+ * config has an error. */
+static const char *reconfig(struct server *s, struct control_reply *r)
+{
+	struct conf *conf = calloc(1, sizeof(*conf));
+	struct zones *zones = calloc(1, sizeof(*zones));
+	if (conf == NULL || zones == NULL) {
+		free(conf);
+		free(zones);
+		return "out of memory";
+	}
+	struct conf_errors ce = { .r = r };
+	int ret = conf_load(s->conf_path, conf, reconfig_error, &ce);
+	if (ret != 0) {
+		conf_free(conf);
+		free(conf);
+		free(zones);
+		return control_error(r, "%s: %d error(s); nothing changed",
+				     s->conf_path, ce.count ? ce.count : 1);
+	}
+	if (conf->storage && mkdir(conf->storage, 0750) != 0 && errno != EEXIST) {
+		const char *e = control_error(r, "storage %s: %s; nothing changed",
+					      conf->storage, strerror(errno));
+		conf_free(conf);
+		free(conf);
+		free(zones);
+		return e;
+	}
+	int failed = zones_load(zones, conf, &s->log, s->base, s->zones);
+	if (failed < 0) {
+		zones_clear(zones);
+		conf_free(conf);
+		free(conf);
+		free(zones);
+		return "out of memory; nothing changed";
+	}
+	/* Publish, wait until no worker can see the old ones, free them. */
+	struct zones *old_zones = s->zones;
+	struct conf *old_conf = s->conf;
+	rcu_assign_pointer(s->answer.zonedb, &zones->db);
+	rcu_assign_pointer(s->request.conf, conf);
+	synchronize_rcu();
+	s->zones = zones;
+	s->conf = conf;
+	zones_clear(old_zones);
+	free(old_zones);
+	if (!same_listens(old_conf, conf))
+		control_printf(r, "note: listen and workers changes need a restart");
+	/* The other server settings answers use are kept as they were:
+	 * identity, version, nsid and EDNS size need a restart too. */
+	conf_free(old_conf);
+	free(old_conf);
+	zones_start(zones);
+	log_info(&s->log, "reconfig: %zu zones", zones->nzones);
+	control_printf(r, "zones: %zu", zones->nzones);
+	if (failed > 0)
+		return control_error(r, "%d zone(s) failed to load and answer "
+				     "SERVFAIL; see zonestatus", failed);
+	return NULL;
+}
 
 static const char *on_control(void *arg, int argc, char **argv,
 			      struct control_reply *r)
@@ -291,13 +393,13 @@ static const char *on_control(void *arg, int argc, char **argv,
 		control_printf(r, "version: tandem %s", TANDEM_VERSION);
 		control_printf(r, "uptime: %lld", (long long)(time(NULL) - s->started));
 		control_printf(r, "workers: %u", s->nworkers);
-		control_printf(r, "zones: %zu", s->zones.nzones);
+		control_printf(r, "zones: %zu", s->zones->nzones);
 		return NULL;
 	}
 	if (strcmp(cmd, "reload") == 0) {
 		char errs[1024];
 		const char *name = argc > 1 ? argv[1] : NULL;
-		int failed = zones_reload(&s->zones, name, errs, sizeof(errs));
+		int failed = zones_reload(s->zones, name, errs, sizeof(errs));
 		if (failed == ERR_NOTFOUND)
 			return control_error(r, "no zone %s", name);
 		if (failed > 0)
@@ -311,8 +413,8 @@ static const char *on_control(void *arg, int argc, char **argv,
 				zone_status(s, sz, r);
 			return err;
 		}
-		for (size_t i = 0; i < s->zones.nzones; i++)
-			zone_status(s, &s->zones.zones[i], r);
+		for (size_t i = 0; i < s->zones->nzones; i++)
+			zone_status(s, &s->zones->zones[i], r);
 		return NULL;
 	}
 	if (strcmp(cmd, "notify") == 0 || strcmp(cmd, "refresh") == 0 ||
@@ -335,21 +437,50 @@ static const char *on_control(void *arg, int argc, char **argv,
 		struct worker_stats now;
 		sum_stats(s, &now);
 		if (argc > 1 && strcmp(argv[1], "reset") == 0) {
-			stats_base = now;
+			s->stats_base = now;
 			return NULL;
 		}
 		control_printf(r, "udp-queries: %llu",
-			       (unsigned long long)(now.udp_queries - stats_base.udp_queries));
+			       (unsigned long long)(now.udp_queries - s->stats_base.udp_queries));
 		control_printf(r, "udp-dropped: %llu",
-			       (unsigned long long)(now.udp_dropped - stats_base.udp_dropped));
+			       (unsigned long long)(now.udp_dropped - s->stats_base.udp_dropped));
 		control_printf(r, "tcp-queries: %llu",
-			       (unsigned long long)(now.tcp_queries - stats_base.tcp_queries));
+			       (unsigned long long)(now.tcp_queries - s->stats_base.tcp_queries));
 		control_printf(r, "tcp-connections: %llu",
-			       (unsigned long long)(now.tcp_accepted - stats_base.tcp_accepted));
+			       (unsigned long long)(now.tcp_accepted - s->stats_base.tcp_accepted));
 		control_printf(r, "tcp-refused: %llu",
-			       (unsigned long long)(now.tcp_refused - stats_base.tcp_refused));
+			       (unsigned long long)(now.tcp_refused - s->stats_base.tcp_refused));
 		control_printf(r, "tcp-timeouts: %llu",
-			       (unsigned long long)(now.tcp_timeouts - stats_base.tcp_timeouts));
+			       (unsigned long long)(now.tcp_timeouts - s->stats_base.tcp_timeouts));
+		control_printf(r, "responses: %llu",
+			       (unsigned long long)(now.responses - s->stats_base.responses));
+		static const char *rcodes[16] = {
+			"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",
+			"REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH",
+			"NOTZONE" };
+		for (int k = 0; k < 16; k++) {
+			uint64_t v = now.rcode[k] - s->stats_base.rcode[k];
+			if (v == 0)
+				continue;
+			if (rcodes[k])
+				control_printf(r, "rcode.%s: %llu", rcodes[k],
+					       (unsigned long long)v);
+			else
+				control_printf(r, "rcode.%d: %llu", k,
+					       (unsigned long long)v);
+		}
+		for (int k = 0; k < 256; k++) {
+			uint64_t v = now.qtype[k] - s->stats_base.qtype[k];
+			char tname[16];
+			if (v > 0)
+				control_printf(r, "qtype.%s: %llu",
+					       rrtype_to_str((uint16_t)k, tname),
+					       (unsigned long long)v);
+		}
+		if (now.qtype_other - s->stats_base.qtype_other > 0)
+			control_printf(r, "qtype.other: %llu",
+				       (unsigned long long)(now.qtype_other -
+							    s->stats_base.qtype_other));
 		return NULL;
 	}
 	if (strcmp(cmd, "log-reopen") == 0)
@@ -360,15 +491,14 @@ static const char *on_control(void *arg, int argc, char **argv,
 		return NULL;
 	}
 	if (strcmp(cmd, "reconfig") == 0)
-		return control_error(r, "reconfig is not supported yet: restart "
-				     "tandemd to apply a new configuration");
+		return reconfig(s, r);
 	return control_error(r, "unknown command '%s'", cmd);
 }
 
 /* Creates the workers, each binding its own sockets. */
 static int create_workers(struct server *s)
 {
-	struct conf *c = &s->conf;
+	struct conf *c = s->conf;
 	s->nworkers = c->workers;
 	s->workers = calloc(s->nworkers, sizeof(*s->workers));
 	if (s->workers == NULL)
@@ -443,18 +573,18 @@ static int run(struct server *s)
 				 on_notify, s);
 	if (s->notify_ev == NULL || event_add(s->notify_ev, NULL) != 0)
 		goto out;
-	if (s->conf.control != NULL) {
-		int r = control_open(s->base, s->conf.control, s->conf.control_mode,
+	if (s->conf->control != NULL) {
+		int r = control_open(s->base, s->conf->control, s->conf->control_mode,
 				     on_control, s, &s->control);
 		if (r != 0) {
-			log_error(&s->log, "control socket %s: %s", s->conf.control,
+			log_error(&s->log, "control socket %s: %s", s->conf->control,
 				  r == ERR_EXISTS ? "another tandemd is listening there"
 						  : strerror(errno));
 			goto out;
 		}
 	}
 	s->started = time(NULL);
-	zones_start(&s->zones);
+	zones_start(s->zones);
 	log_info(&s->log, "tandemd %s started", TANDEM_VERSION);
 	tell_ready(s);
 	event_base_dispatch(s->base);
@@ -488,26 +618,31 @@ int main(int argc, char **argv)
 	struct server *s = &server;
 	log_init(&s->log, LOG_LEVEL_INFO);
 
-	int ret = conf_load(opt.conf_path, &s->conf, conf_error, NULL);
+	s->conf = calloc(1, sizeof(*s->conf));
+	s->zones = calloc(1, sizeof(*s->zones));
+	if (s->conf == NULL || s->zones == NULL)
+		return 1;
+	s->conf_path = opt.conf_path;
+	int ret = conf_load(opt.conf_path, s->conf, conf_error, NULL);
 	if (opt.check_only) {
-		int failed = ret < 0 ? 1 : zones_check(&s->conf);
-		conf_free(&s->conf);
+		int failed = ret < 0 ? 1 : zones_check(s->conf);
+		conf_free(s->conf);
 		return failed ? 1 : 0;
 	}
 	if (ret < 0) {
-		conf_free(&s->conf);
+		conf_free(s->conf);
 		return 1;
 	}
-	s->log.level = s->conf.log_level;
+	s->log.level = s->conf->log_level;
 
 	/* A client closing its TCP connection must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 
 	int status = 1;
-	if (s->conf.storage != NULL && mkdir(s->conf.storage, 0750) != 0 &&
+	if (s->conf->storage != NULL && mkdir(s->conf->storage, 0750) != 0 &&
 	    errno != EEXIST) {
-		log_error(&s->log, "storage %s: %s", s->conf.storage, strerror(errno));
-		conf_free(&s->conf);
+		log_error(&s->log, "storage %s: %s", s->conf->storage, strerror(errno));
+		conf_free(s->conf);
 		return 1;
 	}
 	s->base = event_base_new();
@@ -516,22 +651,24 @@ int main(int argc, char **argv)
 		log_error(&s->log, "cannot set up the main loop");
 		goto out;
 	}
-	ret = zones_load(&s->zones, &s->conf, &s->log, s->base);
+	ret = zones_load(s->zones, s->conf, &s->log, s->base, NULL);
 	if (ret < 0) {
 		log_error(&s->log, "loading zones: %s", error_str(ret));
 		goto out;
 	}
+	memcpy(s->nsid, s->conf->nsid, s->conf->nsid_len);
 	s->answer = (struct answer_conf){
-	    .zonedb = &s->zones.db,
-	    .edns_size = s->conf.edns_buffer_size,
-	    .identity = s->conf.identity,
-	    .version = s->conf.version,
-	    .nsid = s->conf.nsid_len ? s->conf.nsid : NULL,
-	    .nsid_len = s->conf.nsid_len,
+	    .zonedb = &s->zones->db,
+	    .edns_size = s->conf->edns_buffer_size,
+	    /* Copies: reconfig frees the config they come from. */
+	    .identity = s->conf->identity ? strdup(s->conf->identity) : NULL,
+	    .version = s->conf->version ? strdup(s->conf->version) : NULL,
+	    .nsid = s->conf->nsid_len ? s->nsid : NULL,
+	    .nsid_len = s->conf->nsid_len,
 	};
 	s->request = (struct request_env){
 	    .answer = &s->answer,
-	    .conf = &s->conf,
+	    .conf = s->conf,
 	    .log = &s->log,
 	    .notify_fd = s->notify_pipe[1],
 	};
@@ -548,15 +685,19 @@ int main(int argc, char **argv)
 	log_info(&s->log, "tandemd stopped");
 out:
 	destroy_workers(s);
-	zones_clear(&s->zones);
+	zones_clear(s->zones);
 	if (s->base)
 		event_base_free(s->base);
 	for (int i = 0; i < 2; i++)
 		if (s->notify_pipe[i] >= 0)
 			close(s->notify_pipe[i]);
 	if (s->pidfile_written)
-		unlink(s->conf.pidfile);
-	conf_free(&s->conf);
+		unlink(s->conf->pidfile);
+	conf_free(s->conf);
+	free(s->conf);
+	free(s->zones);
+	free((char *)s->answer.identity);
+	free((char *)s->answer.version);
 	log_close(&s->log);
 	return status;
 }

@@ -90,7 +90,7 @@ static const struct server_zone *zone_of(const struct request_env *env,
 					 const uint8_t *apex,
 					 struct zonedb_entry **entry)
 {
-	*entry = zonedb_get(env->answer->zonedb, apex);
+	*entry = zonedb_get(rcu_dereference(env->answer->zonedb), apex);
 	return *entry ? (*entry)->data : NULL;
 }
 
@@ -320,7 +320,7 @@ size_t request_handle(const struct request_env *env,
 	if (tr == 0) {
 		char peer[64];
 		peer_text(from, peer, sizeof(peer));
-		key = conf_find_key(env->conf, trr.key_name);
+		key = conf_find_key(rcu_dereference(env->conf), trr.key_name);
 		int v = ERR_BADKEY;
 		if (key != NULL && tsig_ctx_init(&ctx_store, key, NULL, 0) == 0) {
 			ctx = &ctx_store;

@@ -20,7 +20,8 @@
 /* What a worker needs to handle requests. Read-only while it runs. */
 struct request_env {
 	const struct answer_conf *answer;
-	const struct conf *conf;      /* keys */
+	struct conf *conf;            /* keys; RCU-protected: reconfig
+					 replaces it */
 	const struct logger *log;
 	int notify_fd;                /* write end to the main thread */
 };

@@ -273,6 +273,27 @@ static void udp_send(struct udp_socket *us, struct mmsghdr *msgs, int n)
 	}
 }
 
+/* Counts a query's type and, when one is sent, its response's rcode. */
+static void count(struct worker *w, const uint8_t *query, size_t qlen,
+		  const uint8_t *resp, size_t rlen)
+{
+	/* QTYPE follows the question name, right after the header. */
+	size_t pos = MSG_HDRLEN;
+	while (pos < qlen && query[pos] != 0 && (query[pos] & 0xC0) == 0)
+		pos += query[pos] + 1u;
+	if (pos + 2 < qlen && query[pos] == 0) {
+		uint16_t qtype = (uint16_t)(query[pos + 1] << 8 | query[pos + 2]);
+		if (qtype < 256)
+			w->stats.qtype[qtype]++;
+		else
+			w->stats.qtype_other++;
+	}
+	if (rlen >= MSG_HDRLEN) {
+		w->stats.responses++;
+		w->stats.rcode[resp[3] & 0x0f]++;
+	}
+}
+
 static void udp_answer_batch(struct worker *w, struct udp_socket *us, int n)
 {
 	int nout = 0;
@@ -297,6 +318,7 @@ static void udp_answer_batch(struct worker *w, struct udp_socket *us, int n)
 					   w->in_msgs[i].msg_len, out,
 					   UDP_OUT_SIZE);
 		}
+		count(w, w->in_iov[i].iov_base, w->in_msgs[i].msg_len, out, len);
 		if (len == 0) {
 			w->stats.udp_dropped++;
 			continue;
@@ -493,6 +515,7 @@ static bool tcp_process(struct tcp_conn *c)
 					   query, mlen, w->tcp_out + 2,
 					   MSG_MAXLEN);
 		}
+		count(w, query, mlen, w->tcp_out + 2, len);
 		if (len == 0)
 			continue; /* dropped (a response, or no header) */
 		w->tcp_out[0] = (uint8_t)(len >> 8);

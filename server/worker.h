@@ -43,6 +43,10 @@ struct worker_stats {
 	uint64_t tcp_accepted;
 	uint64_t tcp_refused; /* closed at once: connection cap */
 	uint64_t tcp_timeouts;
+	uint64_t responses;
+	uint64_t rcode[16];   /* responses by rcode (header bits) */
+	uint64_t qtype[256];  /* queries by QTYPE below 256 */
+	uint64_t qtype_other; /* and above */
 };
 
 struct worker;
@@ -63,7 +67,8 @@ int worker_start(struct worker *w);
  * from another thread; does nothing when it was not started. */
 void worker_stop(struct worker *w);
 
-/* The counters (valid once stopped). */
+/* The counters. Read while the worker runs, a counter may lag by a few
+ * queries (each is written by the worker alone, read whole on x86-64). */
 const struct worker_stats *worker_stats(const struct worker *w);
 
 /* Closes the sockets and connections and frees the worker (stopped). */

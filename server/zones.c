@@ -109,7 +109,8 @@ static int load_file(struct server_zone *sz, struct zone_version **out)
 }
 
 int zones_load(struct zones *zs, const struct conf *conf,
-	       const struct logger *log, struct event_base *base)
+	       const struct logger *log, struct event_base *base,
+	       const struct zones *previous)
 {
 	memset(zs, 0, sizeof(*zs));
 	zonedb_init(&zs->db);
@@ -140,6 +141,21 @@ int zones_load(struct zones *zs, const struct conf *conf,
 			sz->xfrd = xfrd_zone_new(zs->xfrd, cz->apex, &cz->xfr, sz);
 			if (sz->xfrd == NULL)
 				return ERR_NOMEM;
+		}
+		struct zonedb_entry *pe =
+			previous ? zonedb_get(&previous->db, cz->apex) : NULL;
+		const struct server_zone *prev = pe ? pe->data : NULL;
+		if (prev && prev->entry->version &&
+		    prev->conf->xfr.secondary == cz->xfr.secondary &&
+		    (cz->xfr.secondary || strcmp(prev->conf->file, cz->file) == 0)) {
+			/* Reconfig: the zone stays as served. */
+			zone_version_ref(prev->entry->version);
+			rcu_assign_pointer(sz->entry->version, prev->entry->version);
+			sz->file_stat = prev->file_stat;
+			sz->file_seen = prev->file_seen;
+			sz->loaded_at = prev->loaded_at;
+			memcpy(sz->error, prev->error, sizeof(sz->error));
+			continue;
 		}
 		if (cz->xfr.secondary)
 			continue; /* its stored copy is xfrd's (zones_start) */

@@ -46,10 +46,13 @@ struct zones {
 
 /* Adds every zone of the config to zs->db, loads the primary zones'
  * files (a zone that does not load is left without a version: SERVFAIL)
- * and prepares their replication on base. Returns the number of zones
- * that failed to load, or ERR_NOMEM. */
+ * and prepares their replication on base. A zone also in `previous`
+ * (reconfig; may be NULL) keeps the version it serves instead of being
+ * loaded again. Returns the number of zones that failed to load, or
+ * ERR_NOMEM. */
 int zones_load(struct zones *zs, const struct conf *conf,
-	       const struct logger *log, struct event_base *base);
+	       const struct logger *log, struct event_base *base,
+	       const struct zones *previous);
 
 /* Starts replication: NOTIFY for primaries, stored copies and refresh
  * timers for secondaries. Call once the event loop and workers run. */
