@@ -420,9 +420,10 @@ def wait_serial(srv, zone, serial, timeout=5.0):
 def send_notify(port, zone, serial=None, key=None, host=HOST, timeout=2.0):
     """Send a NOTIFY (opcode 4, AA, SOA question) and return the reply
     (dns.message.Message) or None."""
+    zone = dns.name.from_text(zone) if isinstance(zone, str) else zone
     q = dns.message.make_query(zone, "SOA")
-    q.set_opcode(dns.opcode.NOTIFY)
     q.flags = dns.flags.AA
+    q.set_opcode(dns.opcode.NOTIFY)
     if serial is not None:
         q.answer.append(dns.rrset.from_text(zone, 0, "IN", "SOA",
                                             ". . %d 0 0 0 0" % serial))
@@ -994,3 +995,64 @@ def axfr_size(port, zone, key=None):
     rcode, msgs, rrs = transfer(port, zone, "AXFR", key=key)
     assert rcode == dns.rcode.NOERROR, dns.rcode.to_text(rcode)
     return len(rrs), sum(m.wire_len for m in msgs)
+
+
+# ---- the scriptable primary (fakeprimary.py) -------------------------------
+
+class FakePrimary(XfrServer):
+    """fakeprimary.py as a process of its own, so that a test can SIGKILL
+    it mid-transfer.  set(**state) changes its behaviour at once."""
+
+    name = "fakeprimary"
+    SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "fakeprimary.py")
+
+    def __init__(self, workdir, zone, port=None, **state):
+        super().__init__(workdir, [ZoneConf(zone, "primary",
+                                            file="(generated)")], port=port)
+        self.zone = zone
+        self.statepath = os.path.join(self.workdir, "state.json")
+        self.reqlog = os.path.join(self.workdir, "requests.log")
+        self.st = dict(serial=1, mode="good", names=20)
+        self.st.update(state)
+
+    @classmethod
+    def binary(cls, build_dir=None):
+        return cls.SCRIPT
+
+    def write_config(self):
+        self.set()
+
+    def set(self, **kw):
+        import json
+        self.st.update(kw)
+        tmp = self.statepath + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.st, f)
+        os.rename(tmp, self.statepath)
+
+    def command(self):
+        import sys
+        return [sys.executable, self.SCRIPT, "--port", str(self.port),
+                "--zone", self.zone, "--state", self.statepath,
+                "--log", self.reqlog]
+
+    def requests(self):
+        try:
+            with open(self.reqlog) as f:
+                return f.read().splitlines()
+        except OSError:
+            return []
+
+    def view(self, **override):
+        import fakeprimary
+        st = dict(self.st)
+        st.update(override)
+        z = dns.zone.from_text(fakeprimary.zone_text(self.zone, st),
+                               self.zone, relativize=False)
+        out = set()
+        for name, node in z.nodes.items():
+            for rds in node.rdatasets:
+                for rd in rds:
+                    out.add(rr_key(name, rds.ttl, rds.rdclass, rds.rdtype, rd))
+        return out

@@ -11,10 +11,12 @@ primary once and a secondary once:
 
 import time
 
+import dns.opcode
 import dns.rcode
 import pytest
 
-from replication import (Acl, EditableZone, Key, PEER_CLASSES, Remote,
+from replication import (Acl, EditableZone, FakePrimary, Key, PEER_CLASSES,
+                         Remote, send_notify,
                          ZoneConf, XfrError, axfr_size, axfr_view, diff_views,
                          ixfr_is_incremental, peer_installed, replace_key,
                          soa_serial, transfer, wait_serial)
@@ -157,3 +159,35 @@ def test_peer_secondary_wrong_secret_keeps_old_copy(pair, prim_name,
     log = p.prim.log_text()[mark:]
     assert "BADSIG" in log or "bad tsig" in log, \
         "%s did not log the refusal\n%s" % (prim_name, p.prim.log_tail())
+
+
+@pytest.mark.parametrize("sec_name", ["named", "nsd", "knot"])
+def test_fakeprimary_feeds_real_secondaries(tmp_path, sec_name):
+    """fakeprimary.py (the scriptable primary of the fault tests) speaks
+    correct DNS: each peer takes its AXFR and, after a NOTIFY, its IXFR."""
+    _need(sec_name)
+    zone = "example.net"
+    fp = FakePrimary(tmp_path / "fp", zone, names=50).start()
+    sec = PEER_CLASSES[sec_name](
+        tmp_path / "s", [ZoneConf(zone, "secondary",
+                                  primaries=[Remote(fp.port)],
+                                  allow_notify=[Acl()],
+                                  allow_transfer=[Acl()])])
+    try:
+        sec.start()
+        wait_serial(sec, zone, 1, timeout=10)
+        got = axfr_view(sec.port, zone)
+        assert got == fp.view(), diff_views(got, fp.view())
+        fp.set(serial=2)
+        r = send_notify(sec.port, zone, serial=2)
+        assert r is not None and r.rcode() == dns.rcode.NOERROR and \
+            r.opcode() == dns.opcode.NOTIFY, r
+        wait_serial(sec, zone, 2, timeout=5)
+        got = axfr_view(sec.port, zone)
+        assert got == fp.view(), diff_views(got, fp.view())
+        reqs = fp.requests()
+        assert any("IXFR serial=1 incremental good 1 -> 2" in l
+                   for l in reqs), reqs
+    finally:
+        sec.stop(check=True)
+        fp.stop(check=True)
