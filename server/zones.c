@@ -4,6 +4,7 @@
 #include "server/zones.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,8 @@ int zones_load(struct zones *zs, const struct conf *conf,
 		log_info(log, "zone %s: loaded, serial %u, %zu names", sz->entry->name,
 			 v->serial, v->node_count);
 	}
+	/* Give the loader's temporary memory back to the system. */
+	malloc_trim(0);
 	return failed;
 }
 
@@ -284,6 +287,7 @@ int zones_reload(struct zones *zs, const char *name, char *err, size_t errlen)
 			used += n > 0 ? (size_t)n : 0;
 		}
 	}
+	malloc_trim(0);
 	return failed;
 }
 
