@@ -624,14 +624,12 @@ int main(int argc, char **argv)
 		return 1;
 	s->conf_path = opt.conf_path;
 	int ret = conf_load(opt.conf_path, s->conf, conf_error, NULL);
-	if (opt.check_only) {
+	if (opt.check_only || ret < 0) {
 		int failed = ret < 0 ? 1 : zones_check(s->conf);
 		conf_free(s->conf);
+		free(s->conf);
+		free(s->zones);
 		return failed ? 1 : 0;
-	}
-	if (ret < 0) {
-		conf_free(s->conf);
-		return 1;
 	}
 	s->log.level = s->conf->log_level;
 
@@ -643,6 +641,8 @@ int main(int argc, char **argv)
 	    errno != EEXIST) {
 		log_error(&s->log, "storage %s: %s", s->conf->storage, strerror(errno));
 		conf_free(s->conf);
+		free(s->conf);
+		free(s->zones);
 		return 1;
 	}
 	s->base = event_base_new();
