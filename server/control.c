@@ -6,9 +6,10 @@
  * WRITING (the answer is queued; the client has another timeout to take
  * it) and DRAINING (answer sent and our side shut down; whatever the client
  * still sends is read and discarded until it closes). The last state exists
- * because closing a UNIX socket with unread data in its receive queue makes
- * the peer's next read fail with ECONNRESET: a client that sent more than
- * its one line would lose the end of its answer.
+ * because closing a UNIX socket with unread data in its receive queue ends
+ * the peer's reading with ECONNRESET instead of a clean end of file: a
+ * client that sent more than its one line could not tell a whole answer
+ * from a cut one.
  *
  * Handlers run synchronously; nothing a client does (silence, a flood, an
  * unread answer) can hold the loop beyond its own timer.
@@ -40,7 +41,7 @@
 
 struct control_reply {
 	struct evbuffer *out; /* the client's output buffer */
-	char *error;          /* from control_error, or NULL */
+	char *error;	      /* from control_error, or NULL */
 };
 
 enum client_state { CLIENT_READING, CLIENT_WRITING, CLIENT_DRAINING };
@@ -138,6 +139,23 @@ static void client_arm(struct control_client *cl)
 	evtimer_add(cl->deadline, &cl->ctl->timeout);
 }
 
+/* Appends the final "error: <reason>" line; a line break in a handler's
+ * static reason must not end the answer early either. */
+static void add_error(struct evbuffer *out, const char *reason)
+{
+	evbuffer_add(out, "error: ", 7);
+	while (*reason != '\0') {
+		size_t n = strcspn(reason, "\r\n");
+		evbuffer_add(out, reason, n);
+		reason += n;
+		if (*reason != '\0') {
+			evbuffer_add(out, " ", 1);
+			reason++;
+		}
+	}
+	evbuffer_add(out, "\n", 1);
+}
+
 static bool is_blank(char ch)
 {
 	return ch == ' ' || ch == '\t';
@@ -191,9 +209,8 @@ static void client_event_cb(struct bufferevent *bev, short what, void *arg);
 static void control_free(struct control *c);
 
 /* Runs the request in line (len bytes, NUL-terminated) and queues the
- * answer. Returns false when the control itself was closed meanwhile (the
- * client is gone then). */
-static bool client_answer(struct control_client *cl, char *line, size_t len)
+ * answer. When the handler closed the control, everything is gone after. */
+static void client_answer(struct control_client *cl, char *line, size_t len)
 {
 	struct control *c = cl->ctl;
 	struct control_reply reply = {
@@ -223,28 +240,22 @@ static bool client_answer(struct control_client *cl, char *line, size_t len)
 	if (reason == NULL)
 		evbuffer_add(reply.out, "ok\n", 3);
 	else
-		evbuffer_add_printf(reply.out, "error: %s\n", reason);
+		add_error(reply.out, reason);
 	free(reply.error);
 	free(argv);
 
 	cl->state = CLIENT_WRITING;
 	if (c->close_pending) {
 		control_free(c);
-		return false;
+		return;
 	}
-	bufferevent_setcb(cl->bev, client_read_cb, client_write_cb,
-			  client_event_cb, cl);
 	client_arm(cl);
-	return true;
 }
 
 static void client_refuse(struct control_client *cl, const char *reason)
 {
-	evbuffer_add_printf(bufferevent_get_output(cl->bev), "error: %s\n",
-			    reason);
+	add_error(bufferevent_get_output(cl->bev), reason);
 	cl->state = CLIENT_WRITING;
-	bufferevent_setcb(cl->bev, client_read_cb, client_write_cb,
-			  client_event_cb, cl);
 	client_arm(cl);
 }
 
@@ -263,9 +274,10 @@ static bool over_limit(struct evbuffer *in, size_t len)
 	return last != '\r';
 }
 
-/* Takes the request out of the input: a full line, or at EOF whatever was
- * received. Returns false when the client or the control was freed. */
-static bool client_read_request(struct control_client *cl, bool at_eof)
+/* Takes the request out of the input, a full line or at EOF whatever was
+ * received, and answers it; or refuses it, or frees a client that closed
+ * without asking. */
+static void client_read_request(struct control_client *cl, bool at_eof)
 {
 	struct evbuffer *in = bufferevent_get_input(cl->bev);
 	size_t eol_len = 0;
@@ -275,27 +287,26 @@ static bool client_read_request(struct control_client *cl, bool at_eof)
 	if (over_limit(in, len)) {
 		evbuffer_drain(in, evbuffer_get_length(in));
 		client_refuse(cl, "request too long");
-		return true;
+		return;
 	}
 	if (eol.pos < 0 && !at_eof)
-		return true; /* wait for the rest of the line */
+		return; /* wait for the rest of the line */
 	if (eol.pos < 0 && len == 0) {
 		client_free(cl); /* closed without asking */
-		return false;
+		return;
 	}
 	char *line = malloc(len + 1);
 	if (line == NULL) {
 		evbuffer_drain(in, evbuffer_get_length(in));
 		client_refuse(cl, "out of memory");
-		return true;
+		return;
 	}
 	evbuffer_remove(in, line, len);
 	line[len] = '\0';
 	/* Anything after the line is not a request: discard it. */
 	evbuffer_drain(in, evbuffer_get_length(in));
-	bool alive = client_answer(cl, line, len);
+	client_answer(cl, line, len);
 	free(line);
-	return alive;
 }
 
 static void client_read_cb(struct bufferevent *bev, void *arg)
@@ -382,7 +393,8 @@ static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
 	/* Stop reading once more than a request (and its CR LF) is buffered;
 	 * client_read_request refuses it then. */
 	bufferevent_setwatermark(cl->bev, EV_READ, 0, CONTROL_MAX_REQUEST + 2);
-	bufferevent_setcb(cl->bev, client_read_cb, NULL, client_event_cb, cl);
+	bufferevent_setcb(cl->bev, client_read_cb, client_write_cb,
+			  client_event_cb, cl);
 	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
 	client_arm(cl);
 }
@@ -508,10 +520,9 @@ int control_open(struct event_base *base, const char *path, mode_t mode,
 		c->ino = st.st_ino;
 	}
 	c->accept_retry = evtimer_new(base, accept_retry_cb, c);
-	c->listener = evconnlistener_new(base, accept_cb, c,
-					 LEV_OPT_CLOSE_ON_FREE |
-					     LEV_OPT_CLOSE_ON_EXEC,
-					 -1, fd);
+	c->listener = evconnlistener_new(
+	    base, accept_cb, c, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+	    -1, fd);
 	if (c->accept_retry == NULL || c->listener == NULL) {
 		if (c->listener == NULL)
 			close(fd);
@@ -538,7 +549,8 @@ static void control_free(struct control *c)
 	while (c->clients != NULL) {
 		struct control_client *cl = c->clients;
 		if (cl->state == CLIENT_WRITING) {
-			struct evbuffer *outbuf = bufferevent_get_output(cl->bev);
+			struct evbuffer *outbuf =
+			    bufferevent_get_output(cl->bev);
 			/* The bufferevent keeps the front of its output
 			 * frozen except while it writes itself. */
 			evbuffer_unfreeze(outbuf, 1);
