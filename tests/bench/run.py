@@ -365,6 +365,20 @@ class Server:
         self.refresh_pids()
         return elapsed
 
+    def settle(self, timeout, window=1.0, busy=0.03):
+        """Wait until the server uses less than `busy` of a CPU over
+        `window` seconds: some servers go on working after their first
+        answer (Knot adjusts the zone in the background), and that work
+        must not count against the queries.  Returns the seconds waited."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            pids = self.refresh_pids()
+            c0 = cpu_seconds(pids)
+            time.sleep(window)
+            if cpu_seconds(pids) - c0 < busy * window:
+                break
+        return time.monotonic() - t0
+
     def refresh_pids(self):
         self.pids = proc_tree(self.proc.pid)
         return self.pids
@@ -783,6 +797,7 @@ def callgrind_start(cls, wd, zonefile, args):
     srv = cls(wd, zonefile, args)
     wrapper = VALGRIND + ["--callgrind-out-file=%s/callgrind.out.%%p" % wd]
     t = srv.start(args.callgrind_start_timeout, wrapper, probe_interval=0.25)
+    srv.settle(args.callgrind_start_timeout)
     return srv, t
 
 
@@ -792,6 +807,13 @@ def final_files(wd):
 
 
 def callgrind_run(cls, workroot, zonefile, args, queries):
+    try:
+        return callgrind_measure(cls, workroot, zonefile, args, queries)
+    except Exception as e:  # report it, go on with the other servers
+        return {"error": "%s: %s" % (type(e).__name__, e)}
+
+
+def callgrind_measure(cls, workroot, zonefile, args, queries):
     """Ir per answered query of the replay, Ir of start + zone load, and
     the top functions of the replay."""
     res = {}
@@ -810,6 +832,9 @@ def callgrind_run(cls, workroot, zonefile, args, queries):
                                    time.monotonic() + args.callgrind_timeout)
         res["answered"] = answered = sum(1 for a in answers if a is not None)
         res["replay_s"] = t_replay
+        if srv.proc.poll() is not None:
+            return dict(res, error="%s died during the replay\n%s"
+                        % (cls.name, srv.log_tail()))
         if res["method"] == "dump":
             res["replay_ir"], files = callgrind_dump(pids, wd, 2)
             time.sleep(t_replay)
@@ -1094,6 +1119,7 @@ def one_run(cls, wd, zonefile, qfile, args, do_axfr=True):
     except StartFailed as e:
         return {"error": str(e)}
     try:
+        r["settle_s"] = srv.settle(args.start_timeout)
         r["threads_off_core_at_start"] = off_cpu_threads(
             srv.refresh_pids(), args.server_cpu)
         r["threads"] = sum(len(os.listdir("/proc/%d/task" % p))
@@ -1115,8 +1141,9 @@ def one_run(cls, wd, zonefile, qfile, args, do_axfr=True):
             r["axfr"] = axfr(srv, args)
         if srv.proc.poll() is not None:
             raise RuntimeError("died during the run")
-    except (RuntimeError, subprocess.TimeoutExpired, OSError) as e:
-        r["error"] = "%s: %s\n%s" % (cls.name, e, srv.log_tail())
+    except Exception as e:  # report it, go on with the other servers
+        r["error"] = "%s: %s: %s\n%s" % (cls.name, type(e).__name__, e,
+                                         srv.log_tail())
     finally:
         rc = srv.stop()
         r["exit_status"] = rc
@@ -1133,6 +1160,8 @@ def rcode_check(cls, wd, zonefile, args, queries):
         srv.pin()
         answers, _ = replay(srv.port, queries, 2.0,
                             time.monotonic() + 120)
+    except Exception as e:  # report it, go on with the other servers
+        return None, "%s: %s" % (type(e).__name__, e)
     finally:
         srv.stop()
     return answers, None
