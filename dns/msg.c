@@ -3,6 +3,7 @@
  */
 #include "dns/msg.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "dns/error.h"
@@ -392,6 +393,90 @@ static bool label_equal(const uint8_t *a, const uint8_t *b)
 	return true;
 }
 
+/* Hashes of every suffix of a name: h[i] covers labels i..n-1 (FNV-1a
+ * over the lowercase labels, from the root up). */
+static void suffix_hashes(const struct name_labels *nl, uint32_t *h)
+{
+	uint32_t v = 2166136261u;
+	for (int i = nl->n - 1; i >= 0; i--) {
+		const uint8_t *l = nl->label[i];
+		v = (v ^ l[0]) * 16777619u;
+		for (uint8_t k = 1; k <= l[0]; k++)
+			v = (v ^ lower_octet(l[k])) * 16777619u;
+		h[i] = v;
+	}
+}
+
+/* The first entry of a chain that a rollback did not take back (entries
+ * past nsuffix are gone; their links to older ones still hold). */
+static uint16_t live_entry(const struct msg_writer *w, uint16_t e)
+{
+	while (e != 0 && e > w->nsuffix)
+		e = w->suffix_next[e - 1];
+	return e;
+}
+
+/* Adds the suffixes of the target written at `off` to the index. */
+static void index_target(struct msg_writer *w, size_t off)
+{
+	struct name_labels nl;
+	uint32_t h[DNAME_MAXLABELS];
+	labels_in_buffer(w->buf, off, &nl);
+	suffix_hashes(&nl, h);
+	for (int i = 0; i < nl.n && w->nsuffix < MSG_SUFFIX_MAX; i++) {
+		/* Labels reached through a pointer belong to an earlier
+		 * target: their suffixes are indexed already. */
+		if (nl.off[i] > PTR_MAX_OFFSET || nl.off[i] < off)
+			continue;
+		uint16_t *bucket = &w->suffix_bucket[h[i] % MSG_SUFFIX_BUCKETS];
+		/* Linked before nsuffix grows, so that a stale head equal to
+		 * the new entry is skipped, not linked to itself. */
+		uint16_t idx = w->nsuffix;
+		w->suffix_next[idx] = live_entry(w, *bucket);
+		w->suffix_hash[idx] = h[i];
+		w->suffix_off[idx] = nl.off[i];
+		*bucket = (uint16_t)(idx + 1);
+		w->nsuffix++;
+	}
+}
+
+/* The longest suffix of `name` (labels from `from` on) already among the
+ * targets: returns its label count and fills off[] with the offsets of
+ * its labels, or 0. The earliest target wins a tie, as a walk over the
+ * targets in order would pick it. */
+static int index_lookup(const struct msg_writer *w, const struct name_labels *nl,
+			const uint32_t *h, uint16_t *off)
+{
+	for (int i = 0; i < nl->n; i++) {
+		int want = nl->n - i;
+		int found = -1;
+		struct name_labels cand;
+		/* The chain runs newest first: keep the last (oldest) match. */
+		uint16_t e = live_entry(w, w->suffix_bucket[h[i] % MSG_SUFFIX_BUCKETS]);
+		for (; e != 0; e = live_entry(w, w->suffix_next[e - 1])) {
+			uint16_t k = (uint16_t)(e - 1);
+			if (w->suffix_hash[k] != h[i])
+				continue;
+			struct name_labels c;
+			labels_in_buffer(w->buf, w->suffix_off[k], &c);
+			if (c.n != want)
+				continue;
+			int j = 0;
+			while (j < want && label_equal(nl->label[i + j], c.label[j]))
+				j++;
+			if (j == want) {
+				found = k;
+				cand = c;
+			}
+		}
+		if (found >= 0) {
+			memcpy(off, cand.off, (size_t)want * sizeof(off[0]));
+			return want;
+		}
+	}
+	return 0;
+}
+
 /* Number of trailing labels `name` shares with `cand`, reduced until the
  * shared suffix starts at an offset a pointer can reach. */
 static int common_suffix(const struct name_labels *name,
@@ -417,16 +502,9 @@ static void encode_name(struct encoder *e, const uint8_t *name, bool compress)
 
 	labels_of_name(name, &nl);
 	if (compress) {
-		const struct msg_writer *w = e->w;
-		for (int i = 0; i < w->ncompress && best < nl.n; i++) {
-			labels_in_buffer(w->buf, w->compress[i], &cand);
-			int m = common_suffix(&nl, &cand);
-			if (m > best) {
-				best = m;
-				memcpy(best_off, cand.off + cand.n - m,
-				       (size_t)m * sizeof(best_off[0]));
-			}
-		}
+		uint32_t h[DNAME_MAXLABELS];
+		suffix_hashes(&nl, h);
+		best = index_lookup(e->w, &nl, h, best_off);
 		for (int i = 0; i < e->npending && best < nl.n; i++) {
 			labels_of_pending(&e->pending[i], &cand);
 			int m = common_suffix(&nl, &cand);
@@ -585,6 +663,7 @@ static int write_item(struct msg_writer *w, int section, const struct item *it)
 		    w->ncompress >= MSG_COMPRESS_MAX)
 			continue;
 		w->compress[w->ncompress++] = p->off[0];
+		index_target(w, p->off[0]);
 	}
 	w->pos = e.pos;
 	w->section = (uint8_t)section;
@@ -595,7 +674,11 @@ static int write_item(struct msg_writer *w, int section, const struct item *it)
 int msg_writer_init(struct msg_writer *w, uint8_t *buf, size_t cap,
 		    size_t limit)
 {
-	memset(w, 0, sizeof(*w));
+	/* The target arrays are only read below their counts: leave them,
+	 * this runs once per answer. */
+	memset(w, 0, offsetof(struct msg_writer, compress));
+	w->nsuffix = 0;
+	memset(w->suffix_bucket, 0, sizeof(w->suffix_bucket));
 	if (limit > cap)
 		limit = cap;
 	if (limit > MSG_MAXLEN)
@@ -684,6 +767,7 @@ void msg_writer_mark(const struct msg_writer *w, struct msg_mark *mark)
 	memcpy(mark->count, w->count, sizeof(mark->count));
 	mark->section = w->section;
 	mark->ncompress = w->ncompress;
+	mark->nsuffix = w->nsuffix;
 }
 
 void msg_writer_rollback(struct msg_writer *w, const struct msg_mark *mark)
@@ -693,6 +777,7 @@ void msg_writer_rollback(struct msg_writer *w, const struct msg_mark *mark)
 		set_count(w, i, mark->count[i]);
 	w->section = mark->section;
 	w->ncompress = mark->ncompress;
+	w->nsuffix = mark->nsuffix;
 }
 
 /*

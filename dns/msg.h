@@ -206,6 +206,8 @@ int msg_skip_rr(struct msg_reader *r);
 /* Names remembered per message as compression targets. Later names are
  * still written, only uncompressed against them. */
 #define MSG_COMPRESS_MAX 64
+#define MSG_SUFFIX_MAX (MSG_COMPRESS_MAX * 4)
+#define MSG_SUFFIX_BUCKETS 256
 
 struct msg_writer {
 	uint8_t *buf;
@@ -216,6 +218,15 @@ struct msg_writer {
 	uint8_t section; /* last section written to */
 	uint8_t ncompress;
 	uint16_t compress[MSG_COMPRESS_MAX]; /* offsets of names written */
+	/* An index of every suffix of those names (hash of the lowercase
+	 * labels, offset where the suffix starts), so that finding the
+	 * longest suffix a new name shares costs one probe per label
+	 * instead of a walk over every target. */
+	uint16_t nsuffix;
+	uint16_t suffix_bucket[MSG_SUFFIX_BUCKETS]; /* newest entry + 1 */
+	uint16_t suffix_next[MSG_SUFFIX_MAX];       /* older one + 1 */
+	uint32_t suffix_hash[MSG_SUFFIX_MAX];
+	uint16_t suffix_off[MSG_SUFFIX_MAX];
 };
 
 /* A saved writer state; see msg_writer_mark. */
@@ -224,6 +235,7 @@ struct msg_mark {
 	uint16_t count[4];
 	uint8_t section;
 	uint8_t ncompress;
+	uint16_t nsuffix;
 };
 
 /* Starts a message in buf[0..cap) with a zeroed header. limit is the size
