@@ -481,6 +481,9 @@ static bool tcp_stream(struct tcp_conn *c)
 		}
 		if (!tcp_send(c, w->tcp_out, len + 2))
 			return false;
+		/* A transfer making progress is not idle (RFC 7766 §6.2.3
+		 * is about silent connections). */
+		tcp_touch(c);
 	}
 	return true;
 }
