@@ -14,6 +14,12 @@ Fixtures
                    checks tandemd once it exists
   make_server      factory: make_server("knot", identity="hide", ...) starts
                    a private instance with other knobs; stopped at teardown
+  tandem_features  what this tandemd can do (tandemfeatures.py), probed once
+  need             need("axfr_out", ...): skip unless tandemd has them
+
+The summary lists the probed features and, for tests marked interop,
+the matrix of tandemd x peer and a line "interop: N passed, N failed, N
+skipped".
 """
 
 import os
@@ -156,3 +162,79 @@ def make_server(tmp_path, build_dir):
             errors.append(str(e))
     if errors:
         pytest.fail("\n\n".join(errors), pytrace=False)
+
+
+# ---- replication features (issues 4-6) ------------------------------------
+
+import tandemfeatures  # noqa: E402
+
+_features = {}
+
+
+@pytest.fixture(scope="session")
+def tandem_features(tmp_path_factory, build_dir):
+    """tandemfeatures.Features for this build, probed once per session."""
+    f = _features.get(build_dir)
+    if f is None:
+        f = tandemfeatures.Features(build_dir,
+                                    tmp_path_factory.mktemp("features"))
+        _features[build_dir] = f
+    return f
+
+
+@pytest.fixture
+def need(tandem_features, tandemd_bin):
+    """need("axfr_out", "tsig"): skip the test (with the reason) unless
+    this tandemd has every named feature; fail instead for the features
+    listed in TANDEM_REQUIRE_FEATURES."""
+    def check(*names):
+        req = tandemfeatures.required()
+        for n in names:
+            ok, why = tandem_features.get(n)
+            if ok:
+                continue
+            if n in req:
+                pytest.fail("tandemd lacks %s: %s" % (n, why), pytrace=False)
+            pytest.skip("tandemd lacks %s: %s" % (n, why))
+    return check
+
+
+_interop = {}      # (test name, peer) -> "passed" / "failed" / "skipped"
+
+
+def pytest_runtest_logreport(report):
+    """Collect the outcome of every @pytest.mark.interop test."""
+    if "interop" not in report.keywords:
+        return
+    name, _, param = report.nodeid.split("::")[-1].partition("[")
+    key = (name, param.rstrip("]"))
+    if report.when == "call" or (report.when == "setup" and
+                                 not report.passed):
+        _interop[key] = report.outcome
+    elif report.when == "teardown" and report.failed:
+        _interop[key] = "failed"
+
+
+def pytest_terminal_summary(terminalreporter):
+    lines = []
+    for f in _features.values():
+        lines += f.summary()
+    if lines:
+        terminalreporter.write_sep("-", "tandemd features probed")
+        for l in lines:
+            terminalreporter.write_line(l)
+    if _interop:
+        peers = sorted({p for _, p in _interop})
+        tests = sorted({t for t, _ in _interop})
+        terminalreporter.write_sep("-", "interop matrix")
+        w = max(len(t) for t in tests)
+        terminalreporter.write_line("%-*s  %s" % (w, "", "  ".join(
+            "%-7s" % p for p in peers)))
+        for t in tests:
+            terminalreporter.write_line("%-*s  %s" % (w, t, "  ".join(
+                "%-7s" % _interop.get((t, p), "-") for p in peers)))
+        outcomes = list(_interop.values())
+        terminalreporter.write_line("interop: %d passed, %d failed, %d "
+                                    "skipped" % (outcomes.count("passed"),
+                                                 outcomes.count("failed"),
+                                                 outcomes.count("skipped")))

@@ -96,9 +96,20 @@ class Key:
         return Key(self.name, base64.b64encode(os.urandom(32)).decode(),
                    self.algorithm)
 
+    def alg_name(self):
+        """The algorithm as a dnspython name (hmac-md5 is
+        HMAC-MD5.SIG-ALG.REG.INT on the wire)."""
+        if self.algorithm.lower() == "hmac-md5":
+            return dns.tsig.HMAC_MD5
+        return dns.name.from_text(self.algorithm)
+
     def dns_key(self):
-        return dns.tsig.Key(self.name + ".", self.secret,
-                            dns.name.from_text(self.algorithm))
+        return dns.tsig.Key(self.name + ".", self.secret, self.alg_name())
+
+    def sign(self, msg):
+        """TSIG-sign a dns.message.Message with this key."""
+        msg.use_tsig(self.keyring(), self.name + ".",
+                     algorithm=self.alg_name())
 
     def keyring(self):
         return {dns.name.from_text(self.name): self.dns_key()}
@@ -251,8 +262,7 @@ def transfer(port, zone, rdtype="AXFR", key=None, serial=None, host=HOST,
                                   ". . %d 0 0 0 0" % serial)
         q.authority.append(soa)
     if key is not None:
-        q.use_tsig(key.keyring(), key.name + ".",
-                   algorithm=dns.name.from_text(key.algorithm))
+        key.sign(q)
     wire = q.to_wire()
     deadline = time.monotonic() + timeout
     msgs, rrs = [], []
@@ -428,8 +438,7 @@ def send_notify(port, zone, serial=None, key=None, host=HOST, timeout=2.0):
         q.answer.append(dns.rrset.from_text(zone, 0, "IN", "SOA",
                                             ". . %d 0 0 0 0" % serial))
     if key is not None:
-        q.use_tsig(key.keyring(), key.name + ".",
-                   algorithm=dns.name.from_text(key.algorithm))
+        key.sign(q)
     wire = q.to_wire()
     r = dnsclient.udp_exchange(wire, port, host=host, timeout=timeout,
                                expect_id=q.id)
@@ -995,6 +1004,212 @@ def axfr_size(port, zone, key=None):
     rcode, msgs, rrs = transfer(port, zone, "AXFR", key=key)
     assert rcode == dns.rcode.NOERROR, dns.rcode.to_text(rcode)
     return len(rrs), sum(m.wire_len for m in msgs)
+
+
+# ---- tandemd ---------------------------------------------------------------
+
+class ControlError(AssertionError):
+    pass
+
+
+def control_request(path, line, timeout=30.0, max_bytes=1 << 22):
+    """One request on tandemd's control socket (the protocol of issue 4:
+    one line in, lines out, the last "ok" or "error: <reason>").  Returns
+    (ok, lines) where lines excludes the final status line, and the final
+    line as lines[-1] is kept in .status of the ControlError on failure.
+    Raises OSError when the socket cannot be reached."""
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(line.encode() + b"\n")
+        buf = b""
+        while len(buf) < max_bytes:
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+            if buf.endswith(b"ok\n") or re.search(rb"(^|\n)error: [^\n]*\n$",
+                                                  buf):
+                # the daemon closes after the status line; do not depend
+                # on it
+                if buf.endswith(b"\n"):
+                    tail = buf.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+                    if tail == b"ok" or tail.startswith(b"error: "):
+                        break
+    lines = buf.decode("utf-8", "replace").rstrip("\n").split("\n")
+    if not lines or not (lines[-1] == "ok" or lines[-1].startswith("error:")):
+        raise ControlError("no status line in the answer to %r: %r"
+                           % (line, buf[-500:]))
+    return lines[-1] == "ok", lines
+
+
+def parse_kv(lines):
+    """'key: value' lines into a dict (first occurrence wins)."""
+    out = {}
+    for l in lines:
+        if ":" in l:
+            k, v = l.split(":", 1)
+            out.setdefault(k.strip(), v.strip())
+    return out
+
+
+class TandemdNode(XfrServer):
+    """tandemd with keys, primary and secondary zones, a control socket
+    (server: control:) and its own storage: directory.
+
+    timers: the zone options refresh-min etc. (dict) for secondaries.
+    server_extra / zone_extra: lines added to server: / every zone:."""
+
+    name = "tandemd"
+
+    _control_ok = {}      # tandemd binary -> does it know server: control:
+
+    def __init__(self, workdir, build_dir, zones, keys=(), port=None,
+                 workers=2, timers=None, server_extra=(), log_level="info",
+                 control=None):
+        super().__init__(workdir, zones, keys=keys, port=port)
+        self.control = control      # None: when this tandemd knows it
+        self.build_dir = build_dir
+        self.workers = workers
+        self.timers = dict(timers or {})
+        self.server_extra = list(server_extra)
+        self.log_level = log_level
+        self.storage = os.path.join(self.workdir, "storage")
+        self.ctl_path = os.path.join(self.workdir, "tandemd.ctl")
+
+    @classmethod
+    def binary(cls, build_dir=None):
+        return os.path.join(build_dir, "server", "tandemd")
+
+    @staticmethod
+    def tools(build_dir, name):
+        return os.path.join(build_dir, "tools", name)
+
+    def config_text(self):
+        lines = []
+        for k in self.keys.values():
+            lines += ["key:", "    name: %s" % k.name,
+                      "    algorithm: %s" % k.algorithm,
+                      '    secret: "%s"' % k.secret]
+        lines += ["server:",
+                  "    listen: %s@%d" % (self.host, self.port),
+                  "    workers: %d" % self.workers,
+                  "    storage: %s" % self.storage,
+                  "    log-level: %s" % self.log_level]
+        if self.control or (self.control is None and
+                            self.knows_control(self.build_dir)):
+            lines.append("    control: %s" % self.ctl_path)
+        lines += ["    " + l for l in self.server_extra]
+
+        def kref(k, acl):
+            if k is None:
+                return " key NONE" if acl else ""
+            return " key %s" % k.name
+        for z in self.zconfs:
+            lines += ["zone:", "    name: %s" % z.name]
+            if z.file:
+                lines.append("    file: %s" % z.file)
+            for r in z.primaries:
+                lines.append("    primary: %s@%d%s" % (r.host, r.port,
+                                                      kref(r.key, False)))
+            for a in z.allow_notify:
+                lines.append("    allow-notify: %s%s" % (a.address,
+                                                        kref(a.key, True)))
+            for r in z.notify:
+                lines.append("    notify: %s@%d%s" % (r.host, r.port,
+                                                     kref(r.key, False)))
+            for a in z.allow_transfer:
+                lines.append("    allow-transfer: %s%s" % (a.address,
+                                                          kref(a.key, True)))
+            if z.role == "secondary":
+                for k, v in sorted(self.timers.items()):
+                    lines.append("    %s: %s" % (k, v))
+            lines += ["    " + l for l in z.extra.get("tandemd", [])]
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def knows_control(cls, build_dir):
+        """Does this tandemd accept server: control: (tandemd -t on a
+        config with no zone)?  Asked once per binary."""
+        binary = cls.binary(build_dir)
+        if binary not in cls._control_ok:
+            import tempfile
+            with tempfile.TemporaryDirectory() as d:
+                conf = os.path.join(d, "t.conf")
+                with open(conf, "w") as f:
+                    f.write("server:\n    listen: 127.0.0.1@53\n"
+                            "    control: %s/t.ctl\n" % d)
+                rc, out = run([binary, "-t", "-c", conf], check=False)
+            cls._control_ok[binary] = "control" not in out
+        return cls._control_ok[binary]
+
+    def write_config(self):
+        os.makedirs(self.storage, exist_ok=True)
+        self.confpath = os.path.join(self.workdir, "tandemd.conf")
+        with open(self.confpath, "w") as f:
+            f.write(self.config_text())
+
+    def cwd(self):
+        return "/"
+
+    def command(self):
+        return [self.binary(self.build_dir), "-c", self.confpath]
+
+    # -- control -----------------------------------------------------------
+    def has_control(self):
+        if not os.path.exists(self.ctl_path):
+            return False
+        try:
+            ok, _ = control_request(self.ctl_path, "status", timeout=5)
+            return ok
+        except (OSError, ControlError):
+            return False
+
+    def ctl(self, line, check=True, timeout=60.0):
+        """(ok, lines) of one control request; check: raise on error."""
+        ok, lines = control_request(self.ctl_path, line, timeout=timeout)
+        if check and not ok:
+            raise ControlError("tandemd: %r answered %s\n%s" % (
+                line, lines[-1], self.log_tail(30)))
+        return ok, lines
+
+    def tandemctl(self, *args, timeout=CMD_TIMEOUT):
+        """Run BUILD/tools/tandemctl -s SOCKET ARGS: (exit status, output)."""
+        return run([self.tools(self.build_dir, "tandemctl"), "-s",
+                    self.ctl_path] + list(args), timeout=timeout, check=False)
+
+    def zonestatus(self, zone):
+        ok, lines = self.ctl("zonestatus %s" % zone, check=False)
+        d = parse_kv(lines[:-1])
+        d["_ok"] = ok
+        d["_lines"] = lines
+        return d
+
+    def reload(self, zone=None):
+        """`reload ZONE` on the control socket when there is one, else
+        SIGHUP (= reload, issue 4)."""
+        if os.path.exists(self.ctl_path):
+            return self.ctl("reload %s" % zone if zone else "reload")
+        os.kill(self.proc.pid, signal.SIGHUP)
+        return True, ["ok"]
+
+    def refresh(self, zone):
+        return self.ctl("refresh %s" % zone)
+
+    def retransfer(self, zone):
+        return self.ctl("retransfer %s" % zone)
+
+    def notify(self, zone):
+        return self.ctl("notify %s" % zone)
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for l in f:
+                if l.startswith("VmRSS:"):
+                    return int(l.split()[1])
+        return None
 
 
 # ---- the scriptable primary (fakeprimary.py) -------------------------------
