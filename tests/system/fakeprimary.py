@@ -21,10 +21,12 @@ behaviour by rewriting it (FakePrimary.set()).  Keys:
                 soa-mismatch    AXFR's last SOA has another serial
                 ixfr-gap        IXFR: one delta from client serial + 1
                 ixfr-delete-missing  IXFR deletes an RR that does not exist
-                slow            AXFR stalls after pause_after messages
+                slow            IXFR answered NOTIMP; AXFR stalls after
+                                pause_after messages
     pause_after messages sent before a "slow" transfer stalls (default 3)
     per_message RRs per message (default 200)
     refresh, retry, expire, minimum  SOA timers (3600 600 1209600 60)
+    soa_delay   seconds before an SOA answer over UDP leaves (default 0)
 
 Zone content for serial S (the same shape as replication.EditableZone):
 SOA(S), NS ns1, NS ns2, ns1/ns2 A, ver TXT "serial S" "part i" (4 RRs),
@@ -229,12 +231,12 @@ class Primary:
         if transport == "udp":
             self.log(desc + " udp: SOA only")
             return [header(req, 0, 1) + req.question + soa]
-        if req.qtype == T_IXFR and mode == "notimp-ixfr":
+        if req.qtype == T_IXFR and mode in ("notimp-ixfr", "slow"):
             self.log(desc + " NOTIMP")
             return [header(req, 4, 0) + req.question]
         per = st["per_message"]
         if req.qtype == T_IXFR and req.client_serial is not None and \
-                mode in ("good", "ixfr-gap", "ixfr-delete-missing", "slow") \
+                mode in ("good", "ixfr-gap", "ixfr-delete-missing") \
                 and req.client_serial < serial:
             c = req.client_serial
             if mode == "ixfr-gap":
@@ -276,7 +278,12 @@ class Primary:
                 req = Request(data)
             except (OSError, IndexError, struct.error):
                 continue
-            for m in self.answer(req, "udp")[:1]:
+            msgs = self.answer(req, "udp")[:1]
+            delay = self.state().get("soa_delay", 0)
+            if msgs and delay and req.qtype == T_SOA:
+                threading.Timer(delay, sock.sendto, (msgs[0], addr)).start()
+                continue
+            for m in msgs:
                 sock.sendto(m, addr)
 
     def serve_tcp_conn(self, conn):
