@@ -142,7 +142,8 @@ def test_peer_secondary_wrong_secret_keeps_old_copy(pair, prim_name,
     key = Key.generate()
     p = pair(prim_name, sec_name, key)
     wait_serial(p.sec, ZONE, 1, timeout=10)
-    time.sleep(1.2)             # NSD writes its copy every second
+    if sec_name == "nsd":
+        time.sleep(1.2)         # NSD writes its copy every second
     replace_key(p.sec, key.wrong())
     p.sec.restart()
     assert soa_serial(p.sec.port, ZONE) == 1, p.sec.log_tail()
@@ -150,8 +151,8 @@ def test_peer_secondary_wrong_secret_keeps_old_copy(pair, prim_name,
     p.zone.bump()
     p.prim.reload(ZONE)
     p.sec.refresh(ZONE)
-    deadline = time.monotonic() + 3
-    for _ in range(40):
+    deadline = time.monotonic() + 2
+    for _ in range(30):
         assert soa_serial(p.sec.port, ZONE) == 1
         if time.monotonic() > deadline:
             break
