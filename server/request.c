@@ -334,10 +334,21 @@ size_t request_handle(const struct request_env *env,
 			uint16_t error = v == ERR_BADTIME ? RCODE_BADTIME
 					 : v == ERR_BADSIG ? RCODE_BADSIG
 							   : RCODE_BADKEY;
-			log_warning(env->log, "TSIG from %s key %s: %s", peer, kname,
-				    error_str(v));
 			memcpy(stripped, query, trr.offset);
 			stripped[11] = (uint8_t)(stripped[11] - 1);
+			/* Name the zone (the question) and the peer. */
+			char qname[DNAME_STRLEN] = "?", tname[16] = "?";
+			struct msg_reader qr;
+			struct msg_header qh;
+			struct msg_question qq;
+			msg_reader_init(&qr, stripped, trr.offset);
+			if (msg_read_header(&qr, &qh) == 0 && qh.count[0] == 1 &&
+			    msg_read_question(&qr, &qq) == 0) {
+				dname_to_str(qname, sizeof(qname), qq.name);
+				rrtype_to_str(qq.type, tname);
+			}
+			log_warning(env->log, "%s %s from %s refused: TSIG key %s: %s",
+				    qname, tname, peer, kname, error_str(v));
 			size_t len = simple_response(stripped, trr.offset, out, outcap,
 						     RCODE_NOTAUTH, 0);
 			if (v == ERR_BADTIME && len > 0)
