@@ -335,7 +335,9 @@ size_t request_handle(const struct request_env *env,
 					 : v == ERR_BADSIG ? RCODE_BADSIG
 							   : RCODE_BADKEY;
 			memcpy(stripped, query, trr.offset);
-			stripped[11] = (uint8_t)(stripped[11] - 1);
+			uint16_t ar = (uint16_t)((stripped[10] << 8 | stripped[11]) - 1);
+			stripped[10] = (uint8_t)(ar >> 8);
+			stripped[11] = (uint8_t)ar;
 			/* Name the zone (the question) and the peer. */
 			char qname[DNAME_STRLEN] = "?", tname[16] = "?";
 			struct msg_reader qr;
