@@ -38,7 +38,7 @@ from replication import (Acl, EditableZone, Key, PEER_CLASSES, Remote,
                          TandemdNode, ZoneConf, XfrError, axfr_size,
                          axfr_view, diff_views, ixfr_is_incremental,
                          peer_installed, replace_key, soa_serial, transfer,
-                         view_of_axfr, wait_serial)
+                         view_of_axfr, wait_serial, wait_until)
 import dnsclient
 import servers
 
@@ -213,17 +213,18 @@ def test_unsigned_transfer_refused_when_acl_names_key(primary):
     assert lines, primary.log_tail(20)
 
 
-@pytest.mark.xfail(reason="issue 5 wants a log line naming peer and zone "
-                   "for a bad signature; tandemd logs 'TSIG from PEER key "
-                   "NAME: bad signature' without the zone", strict=False)
 def test_bad_signature_log_names_peer_and_zone(primary):
+    """Issue 5: a refusal logs a line naming the peer and the zone, a bad
+    signature too."""
     mark = primary.log_mark()
     with pytest.raises(XfrError, match="PeerBadSignature"):
         transfer(primary.port, ZONE, "AXFR", key=primary.key.wrong())
-    time.sleep(0.2)
-    lines = [l for l in primary.log_text()[mark:].splitlines()
-             if "127.0.0.1" in l and ZONE in l]
-    assert lines, primary.log_tail(10)
+    lines = wait_until(
+        lambda: [l for l in primary.log_text()[mark:].splitlines()
+                 if "127.0.0.1" in l and ZONE in l and
+                 re.search(r"sig|refus", l, re.I)],
+        2, what="a log line naming peer and zone")
+    print(lines[0])
 
 
 def test_transfer_acl_source_and_missing_acl(primary):
