@@ -85,6 +85,8 @@ struct xfrd_zone {
 	time_t last_refresh, next_refresh, expires_at;
 	uint32_t serial;
 	bool have_serial, expired;
+	uint32_t stored_serial;   /* serial of the copy on disk */
+	bool stored;
 	char last_primary[80];
 	char last_error[512];
 	/* the SOA query */
@@ -555,6 +557,21 @@ static void zone_log_cb(void *arg, enum zone_log_level level, const char *file,
 	     "%s", msg);
 }
 
+/* Writes the zone's copy atomically. */
+static void store_copy(struct xfrd_zone *z, const struct zone_version *v)
+{
+	if (z->s->zonefile == NULL)
+		return;
+	int r = zone_dump_file(v, z->s->zonefile);
+	if (r != 0) {
+		zlog(z, XFRD_LOG_WARNING, "cannot store %s: %s", z->s->zonefile,
+		     error_str(r));
+		return;
+	}
+	z->stored = true;
+	z->stored_serial = v->serial;
+}
+
 static void transfer_done(struct xfrd_zone *z)
 {
 	const struct xfr_peer *p = &z->s->primaries[z->primary];
@@ -583,18 +600,27 @@ static void transfer_done(struct xfrd_zone *z)
 	zlog(z, XFRD_LOG_INFO, "%s from %s: serial %u, %zu messages, %zu RRs, "
 	     "%lld s", z->xin.kind == XFRIN_INCREMENTAL ? "IXFR" : "AXFR", p->text,
 	     v->serial, z->xin.messages, z->xin.rrs, (long long)took);
-	/* Store first: once published, a crash must find this copy. */
-	if (z->s->zonefile) {
-		r = zone_dump_file(v, z->s->zonefile);
-		if (r != 0)
-			zlog(z, XFRD_LOG_WARNING, "cannot store %s: %s",
-			     z->s->zonefile, error_str(r));
-	}
+	/* Nothing is served that a crash could lose: either the journal
+	 * (fsync'd) leads from the copy on disk to the new serial, and the
+	 * copy is rewritten after publishing, or the copy is written first.
+	 * At start-up the copy is read and the journal replayed on it. */
 	journal_transfer(z, z->expired ? NULL : cur, v);
+	uint32_t first, last;
+	size_t start;
+	bool durable = z->stored && z->journal &&
+		       journal_range(z->journal, &first, &last) &&
+		       last == v->serial &&
+		       journal_find(z->journal, z->stored_serial, &start) == 0;
+	if (!durable)
+		store_copy(z, v);
 	z->expired = false;
+	zone_version_ref(v);
 	z->d->ops->publish(z->d->arg, z->zone, v);
 	finish_refresh(z, true);
 	xfrd_zone_notify(z);
+	if (durable)
+		store_copy(z, v);
+	zone_version_release(v);
 }
 
 static void transfer_read_cb(struct bufferevent *bev, void *arg)
@@ -931,6 +957,36 @@ static void open_journal(struct xfrd_zone *z)
 	}
 }
 
+/* Applies the journal's differences that lead on from the stored copy
+ * (written after the copy, before a crash). Returns the newest version
+ * reached; v is released when a newer one replaces it. */
+static struct zone_version *replay_journal(struct xfrd_zone *z,
+					   struct zone_version *v)
+{
+	size_t start;
+	if (z->journal == NULL || journal_find(z->journal, v->serial, &start) != 0)
+		return v;
+	for (size_t i = start; i < z->journal->count; i++) {
+		struct zone_diff d;
+		struct zone_version *next = NULL;
+		int r = journal_read(z->journal, i, &d);
+		if (r == 0)
+			r = zone_apply(v, &d, zone_log_cb, z, &next);
+		zone_diff_free(&d);
+		if (r != 0) {
+			zlog(z, XFRD_LOG_WARNING, "journal record %zu does not apply "
+			     "to the stored copy: %s", i, error_str(r));
+			break;
+		}
+		zone_version_release(v);
+		v = next;
+	}
+	if (v->serial != z->stored_serial)
+		zlog(z, XFRD_LOG_INFO, "journal replayed from serial %u to %u",
+		     z->stored_serial, v->serial);
+	return v;
+}
+
 int xfrd_zone_start(struct xfrd_zone *z)
 {
 	open_journal(z);
@@ -946,6 +1002,11 @@ int xfrd_zone_start(struct xfrd_zone *z)
 		if (r != 0)
 			zlog(z, XFRD_LOG_ERROR, "stored copy %s unusable: %s",
 			     z->s->zonefile, error_str(r));
+	}
+	if (v != NULL) {
+		z->stored = true;
+		z->stored_serial = v->serial;
+		v = replay_journal(z, v);
 	}
 	struct soa_timers t;
 	if (v != NULL && version_timers(v, &t)) {
@@ -1057,7 +1118,7 @@ void xfrd_zone_status(const struct xfrd_zone *z, char *buf, size_t len)
 	put_time(next, sizeof(next), z->state == REFRESH_IDLE ? z->next_refresh : 0);
 	put_time(expires, sizeof(expires), z->expires_at);
 	snprintf(buf, len,
-		 "role: secondary\nstate: %s\nprimary: %s\nlast-refresh: %s\n"
+		 "role: secondary\nrefresh-state: %s\nprimary: %s\nlast-refresh: %s\n"
 		 "next-refresh: %s\nexpires-at: %s\nlast-error: %s\n",
 		 z->expired ? "expired" : z->state == REFRESH_IDLE ? "idle"
 				  : z->state == REFRESH_SOA ? "checking serial"

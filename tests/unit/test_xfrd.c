@@ -389,6 +389,19 @@ START_TEST(secondary_lifecycle)
 	ck_assert_uint_eq(s.version->serial, v2->serial);
 	ck_assert(same(s.version, v2));
 
+	/* 3b. a crash between the journal and the rewrite of the copy: the
+	 * copy still has the old serial; the journal leads on to v2 */
+	xfrd_zone_free(z);
+	zone_version_release(s.version);
+	s.version = NULL;
+	ck_assert_int_eq(zone_dump_file(p.previous, set.zonefile), 0);
+	z = xfrd_zone_new(d, apex, &set, NULL);
+	ck_assert_int_eq(xfrd_zone_start(z), 0);
+	ck_assert_ptr_nonnull(s.version);
+	ck_assert_uint_eq(s.version->serial, v2->serial);
+	ck_assert(same(s.version, v2));
+	ck_assert_ptr_nonnull(strstr(s.log, "journal replayed"));
+
 	/* 4. the primary stays away: after expire, SERVFAIL (NULL) */
 	xfrd_zone_free(z);
 	set.expire_max = 2; /* the SOA says more; the clamp wins */
