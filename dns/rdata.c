@@ -143,3 +143,11 @@ int rdata_cmp(uint16_t type, const uint8_t *a, size_t alen, const uint8_t *b,
 		free(bc);
 	return c;
 }
+
+uint32_t rdata_soa_field(const uint8_t *rdata, enum rdata_soa_field field)
+{
+	size_t mname = dname_len(rdata);
+	const uint8_t *p = rdata + mname + dname_len(rdata + mname) + 4 * field;
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}

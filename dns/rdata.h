@@ -32,4 +32,12 @@ typedef int (*rdata_name_fn)(const uint8_t *name, size_t offset, int kind,
 int rdata_foreach_name(uint16_t type, const uint8_t *rdata, size_t len,
 		       rdata_name_fn fn, void *arg);
 
+/* SOA fields after the two names (RFC 1035 §3.3.13). */
+enum rdata_soa_field {
+	SOA_SERIAL, SOA_REFRESH, SOA_RETRY, SOA_EXPIRE, SOA_MINIMUM,
+};
+
+/* One of those fields of valid SOA rdata. */
+uint32_t rdata_soa_field(const uint8_t *rdata, enum rdata_soa_field field);
+
 #endif

@@ -16,6 +16,7 @@
 #include <urcu-qsbr.h>
 
 #include "dns/error.h"
+#include "dns/rdata.h"
 #include "dns/msg.h"
 #include "dns/rrtype.h"
 #include "dns/serial.h"
@@ -155,10 +156,7 @@ static int ixfr_client_serial(const uint8_t *q, size_t ql, uint32_t *serial)
 		if (msg_read_rr(&r, &rr, rdata, sizeof(rdata)) != 0)
 			return ERR_MALFORMED;
 		if (rr.type == RRTYPE_SOA && dname_equal(rr.owner, qq.name)) {
-			size_t m = dname_len(rdata);
-			const uint8_t *p = rdata + m + dname_len(rdata + m);
-			*serial = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-				  (uint32_t)p[2] << 8 | p[3];
+			*serial = rdata_soa_field(rdata, SOA_SERIAL);
 			return 0;
 		}
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dns/error.h"
+#include "dns/rdata.h"
 #include "dns/msg.h"
 #include "dns/rrtype.h"
 
@@ -88,14 +89,6 @@ int notify_check_answer(const uint8_t *msg, size_t len, uint16_t id,
 	return *rcode == RCODE_NOERROR ? 0 : ERR_REFUSED;
 }
 
-static uint32_t soa_serial(const uint8_t *rdata)
-{
-	size_t m = dname_len(rdata);
-	const uint8_t *p = rdata + m + dname_len(rdata + m);
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
 int notify_parse(const uint8_t *msg, size_t len, struct notify_in *out)
 {
 	struct msg_reader rd;
@@ -119,7 +112,7 @@ int notify_parse(const uint8_t *msg, size_t len, struct notify_in *out)
 			return ERR_MALFORMED;
 		if (rr.type == RRTYPE_SOA && dname_equal(rr.owner, q.name)) {
 			out->has_serial = true;
-			out->serial = soa_serial(rdata);
+			out->serial = rdata_soa_field(rdata, SOA_SERIAL);
 		}
 	}
 	return 0;
@@ -176,7 +169,7 @@ int refresh_check_answer(const uint8_t *msg, size_t len, uint16_t id,
 			/* A lame primary answers without AA. */
 			if (!(h.flags & MSG_FLAG_AA))
 				return ERR_REFUSED;
-			*serial = soa_serial(rdata);
+			*serial = rdata_soa_field(rdata, SOA_SERIAL);
 			return 0;
 		}
 	}

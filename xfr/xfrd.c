@@ -32,6 +32,7 @@
 #include <sodium.h>
 
 #include "dns/error.h"
+#include "dns/rdata.h"
 #include "dns/msg.h"
 #include "dns/rrtype.h"
 #include "dns/serial.h"
@@ -146,16 +147,10 @@ static bool version_timers(const struct zone_version *v, struct soa_timers *t)
 	size_t pos = 0;
 	uint16_t len;
 	const uint8_t *rdata = zone_rrset_next(soa, &pos, &len);
-	size_t m = dname_len(rdata);
-	const uint8_t *p = rdata + m + dname_len(rdata + m);
-	uint32_t f[4];
-	for (int i = 0; i < 4; i++, p += 4)
-		f[i] = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-		       (uint32_t)p[2] << 8 | p[3];
-	t->serial = f[0];
-	t->refresh = f[1];
-	t->retry = f[2];
-	t->expire = f[3];
+	t->serial = rdata_soa_field(rdata, SOA_SERIAL);
+	t->refresh = rdata_soa_field(rdata, SOA_REFRESH);
+	t->retry = rdata_soa_field(rdata, SOA_RETRY);
+	t->expire = rdata_soa_field(rdata, SOA_EXPIRE);
 	return true;
 }
 
@@ -516,20 +511,9 @@ static void journal_transfer(struct xfrd_zone *z, const struct zone_version *old
 	if (r == 0 && old != NULL && z->xin.kind == XFRIN_INCREMENTAL) {
 		for (size_t i = 0; r == 0 && i < z->xin.ndiffs; i++) {
 			const struct zone_diff *d = &z->xin.diffs[i];
-			uint32_t from = old->serial;
-			if (i > 0) {
-				const struct zone_diff *prev = &z->xin.diffs[i - 1];
-				size_t m = dname_len(prev->added[0].rdata);
-				const uint8_t *p = prev->added[0].rdata + m +
-						   dname_len(prev->added[0].rdata + m);
-				from = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-				       (uint32_t)p[2] << 8 | p[3];
-			}
-			size_t m = dname_len(d->added[0].rdata);
-			const uint8_t *p = d->added[0].rdata + m +
-					   dname_len(d->added[0].rdata + m);
-			uint32_t to = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-				      (uint32_t)p[2] << 8 | p[3];
+			/* Each difference starts with its SOAs (RFC 1995). */
+			uint32_t from = rdata_soa_field(d->removed[0].rdata, SOA_SERIAL);
+			uint32_t to = rdata_soa_field(d->added[0].rdata, SOA_SERIAL);
 			r = journal_append(z->journal, from, to, d);
 		}
 	} else if (r == 0 && old != NULL) {

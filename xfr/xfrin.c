@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dns/error.h"
+#include "dns/rdata.h"
 #include "dns/msg.h"
 #include "dns/rrtype.h"
 #include "dns/serial.h"
@@ -23,14 +24,6 @@ static int fail(struct xfrin *x, int code, const char *fmt, ...)
 	vsnprintf(x->error, sizeof(x->error), fmt, ap);
 	va_end(ap);
 	return code;
-}
-
-static uint32_t soa_serial(const uint8_t *rdata)
-{
-	size_t m = dname_len(rdata);
-	const uint8_t *p = rdata + m + dname_len(rdata + m);
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
 }
 
 int xfrin_init(struct xfrin *x, const uint8_t *apex, uint16_t qtype,
@@ -103,7 +96,7 @@ static struct zone_diff *new_diff(struct xfrin *x)
 /* The serial a difference leads to: its added SOA's. */
 static uint32_t diff_to(const struct zone_diff *d)
 {
-	return soa_serial(d->added[0].rdata);
+	return rdata_soa_field(d->added[0].rdata, SOA_SERIAL);
 }
 
 static int add_full(struct xfrin *x, const struct msg_rr *rr,
@@ -131,7 +124,7 @@ static int take_rr(struct xfrin *x, const struct msg_rr *rr,
 		if (!soa || !dname_equal(rr->owner, x->apex))
 			return fail(x, ERR_MALFORMED, "the answer does not start "
 				    "with the zone's SOA");
-		x->new_serial = soa_serial(rdata);
+		x->new_serial = rdata_soa_field(rdata, SOA_SERIAL);
 		x->first_soa = malloc(rr->rdlen);
 		if (x->first_soa == NULL)
 			return fail(x, ERR_NOMEM, "out of memory");
@@ -144,7 +137,7 @@ static int take_rr(struct xfrin *x, const struct msg_rr *rr,
 		/* The second RR tells an incremental answer (an SOA with our
 		 * serial) from a full one. */
 		bool incremental = x->qtype == RRTYPE_IXFR && soa &&
-				   soa_serial(rdata) == x->our_serial &&
+				   rdata_soa_field(rdata, SOA_SERIAL) == x->our_serial &&
 				   x->new_serial != x->our_serial;
 		if (incremental) {
 			x->kind = XFRIN_INCREMENTAL;
@@ -165,10 +158,10 @@ static int take_rr(struct xfrin *x, const struct msg_rr *rr,
 	}
 	if (x->kind == XFRIN_FULL) {
 		if (soa && dname_equal(rr->owner, x->apex)) {
-			if (soa_serial(rdata) != x->new_serial)
+			if (rdata_soa_field(rdata, SOA_SERIAL) != x->new_serial)
 				return fail(x, ERR_MALFORMED, "the final SOA's "
 					    "serial %u is not the first one's %u",
-					    soa_serial(rdata), x->new_serial);
+					    rdata_soa_field(rdata, SOA_SERIAL), x->new_serial);
 			x->done = true;
 			return 0;
 		}
@@ -178,7 +171,7 @@ static int take_rr(struct xfrin *x, const struct msg_rr *rr,
 	/* Incremental: SOA(old) deletions SOA(new) additions ... SOA. */
 	struct zone_diff *d = x->ndiffs ? &x->diffs[x->ndiffs - 1] : NULL;
 	if (soa) {
-		uint32_t s = soa_serial(rdata);
+		uint32_t s = rdata_soa_field(rdata, SOA_SERIAL);
 		if (d == NULL || x->in_added) {
 			if (d != NULL && diff_to(d) == x->new_serial) {
 				if (s != x->new_serial)
@@ -197,7 +190,7 @@ static int take_rr(struct xfrin *x, const struct msg_rr *rr,
 				return fail(x, ERR_NOMEM, "out of memory");
 			x->in_added = false;
 		} else {
-			uint32_t from = soa_serial(d->removed[0].rdata);
+			uint32_t from = rdata_soa_field(d->removed[0].rdata, SOA_SERIAL);
 			if (serial_cmp(s, from) <= 0)
 				return fail(x, ERR_MALFORMED, "IXFR difference "
 					    "goes from serial %u to %u", from, s);

@@ -332,17 +332,6 @@ static int finish_node(void *leaf, void *arg)
 	return 0;
 }
 
-/* Reads the serial from SOA rdata (two names, then SERIAL). */
-static uint32_t soa_serial(const struct zone_rrset *soa)
-{
-	const uint8_t *rdata = soa->rdata + 2;
-	size_t mname = dname_len(rdata);
-	size_t rname = dname_len(rdata + mname);
-	const uint8_t *p = rdata + mname + rname;
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
 int zone_builder_finish(struct zone_builder *b, zone_log_fn log, void *arg,
 			struct zone_version **out)
 {
@@ -391,7 +380,7 @@ int zone_builder_finish(struct zone_builder *b, zone_log_fn log, void *arg,
 		result = ERR_SEMANTIC;
 		goto fail;
 	}
-	v->serial = soa_serial(soa);
+	v->serial = rdata_soa_field(soa->rdata + 2, SOA_SERIAL);
 	zone_builder_free(b);
 	*out = v;
 	return 0;

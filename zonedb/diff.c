@@ -572,16 +572,6 @@ static int change_rr(struct apply_ctx *ctx, const struct zone_change_rr *rr,
 	return 0;
 }
 
-static uint32_t soa_serial(const struct zone_rrset *soa)
-{
-	const uint8_t *rdata = soa->rdata + 2;
-	size_t mname = dname_len(rdata);
-	size_t rname = dname_len(rdata + mname);
-	const uint8_t *p = rdata + mname + rname;
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
 int zone_apply(const struct zone_version *base, const struct zone_diff *d,
 	       zone_log_fn log, void *arg, struct zone_version **out)
 {
@@ -624,7 +614,7 @@ int zone_apply(const struct zone_version *base, const struct zone_diff *d,
 		zone_version_release(v);
 		return r;
 	}
-	v->serial = soa_serial(soa);
+	v->serial = rdata_soa_field(soa->rdata + 2, SOA_SERIAL);
 	v->node_count = qp_count(&v->tree);
 	*out = v;
 	return 0;

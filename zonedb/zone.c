@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dns/dname.h"
+#include "dns/rdata.h"
 #include "dns/rrtype.h"
 #include "zonedb/node.h"
 
@@ -46,18 +47,10 @@ const uint8_t *zone_rrset_next(const struct zone_rrset *set, size_t *pos,
 	return p + 2;
 }
 
-static uint32_t read_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
 uint32_t zone_soa_minimum(const struct zone_version *v)
 {
 	const struct zone_rrset *soa = zone_node_rrset(v->apex, RRTYPE_SOA);
-	/* SOA rdata ends with SERIAL REFRESH RETRY EXPIRE MINIMUM. */
-	uint16_t len = (uint16_t)(soa->rdata[0] << 8 | soa->rdata[1]);
-	return read_u32(soa->rdata + 2 + len - 4);
+	return rdata_soa_field(soa->rdata + 2, SOA_MINIMUM);
 }
 
 uint32_t zone_soa_ttl(const struct zone_version *v)
