@@ -11,16 +11,9 @@
 #include "dns/error.h"
 #include "dns/rdata.h"
 #include "dns/rrtype.h"
+#include "zonedb/arena.h"
 #include "zonedb/load.h"
 #include "zonedb/node.h"
-
-/* Bump allocator for owner names and rdata that live as long as the
- * builder: one free for the lot. */
-struct arena_chunk {
-	struct arena_chunk *next;
-	size_t used, size;
-	uint8_t data[];
-};
 
 #define ARENA_CHUNK (1u << 20)
 
@@ -28,28 +21,15 @@ struct zone_builder {
 	uint8_t apex[DNAME_MAXLEN];
 	int apex_labels;
 	struct qp_trie drafts;    /* lowercase owner -> struct node_draft */
-	struct arena_chunk *arena;
+	struct arena_chunk *arena; /* owner names, rdata, file names */
 	const char *file_in;      /* last file name passed in */
 	const char *file_copy;    /* ... and its copy in the arena */
 	int errors;
 };
 
-static void *arena_alloc(struct zone_builder *b, size_t size)
+static void *builder_alloc(struct zone_builder *b, size_t size)
 {
-	struct arena_chunk *c = b->arena;
-	if (c == NULL || c->size - c->used < size) {
-		size_t csize = size > ARENA_CHUNK ? size : ARENA_CHUNK;
-		c = malloc(sizeof(*c) + csize);
-		if (c == NULL)
-			return NULL;
-		c->used = 0;
-		c->size = csize;
-		c->next = b->arena;
-		b->arena = c;
-	}
-	void *p = c->data + c->used;
-	c->used += size;
-	return p;
+	return arena_alloc(&b->arena, size, ARENA_CHUNK);
 }
 
 static size_t draft_key(const void *leaf, uint8_t buf[QP_MAXKEY])
@@ -105,11 +85,7 @@ void zone_builder_free(struct zone_builder *b)
 	if (b == NULL)
 		return;
 	qp_clear(&b->drafts);
-	while (b->arena) {
-		struct arena_chunk *next = b->arena->next;
-		free(b->arena);
-		b->arena = next;
-	}
+	arena_free(&b->arena);
 	free(b);
 }
 
@@ -125,7 +101,7 @@ static struct node_draft *get_draft(struct zone_builder *b,
 	if (d != NULL)
 		return d;
 	size_t olen = dname_len(owner);
-	uint8_t *copy = arena_alloc(b, olen);
+	uint8_t *copy = builder_alloc(b, olen);
 	d = calloc(1, sizeof(*d));
 	if (copy == NULL || d == NULL) {
 		free(d);
@@ -178,14 +154,14 @@ int zone_builder_add(struct zone_builder *b, const uint8_t *owner,
 	}
 	if (file != NULL && (b->file_in == NULL || strcmp(file, b->file_in) != 0)) {
 		size_t flen = strlen(file) + 1;
-		char *fcopy = arena_alloc(b, flen);
+		char *fcopy = builder_alloc(b, flen);
 		if (fcopy == NULL)
 			return ERR_NOMEM;
 		memcpy(fcopy, file, flen);
 		b->file_in = b->file_copy = fcopy;
 	}
 	struct node_draft *d = get_draft(b, lower, file ? b->file_copy : NULL, line);
-	uint8_t *copy = arena_alloc(b, rdlen ? rdlen : 1);
+	uint8_t *copy = builder_alloc(b, rdlen ? rdlen : 1);
 	if (d == NULL || copy == NULL)
 		return ERR_NOMEM;
 	memcpy(copy, rdata, rdlen);

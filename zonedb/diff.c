@@ -15,34 +15,11 @@
 #include "dns/error.h"
 #include "dns/rdata.h"
 #include "dns/rrtype.h"
+#include "zonedb/arena.h"
 #include "zonedb/load.h"
 #include "zonedb/node.h"
 
-struct zone_diff_chunk {
-	struct zone_diff_chunk *next;
-	size_t used, size;
-	uint8_t data[];
-};
-
 #define DIFF_CHUNK 65536
-
-static void *diff_alloc(struct zone_diff *d, size_t size)
-{
-	struct zone_diff_chunk *c = d->chunks;
-	if (c == NULL || c->size - c->used < size) {
-		size_t csize = size > DIFF_CHUNK ? size : DIFF_CHUNK;
-		c = malloc(sizeof(*c) + csize);
-		if (c == NULL)
-			return NULL;
-		c->used = 0;
-		c->size = csize;
-		c->next = d->chunks;
-		d->chunks = c;
-	}
-	void *p = c->data + c->used;
-	c->used += size;
-	return p;
-}
 
 int zone_diff_add(struct zone_diff *d, bool add, const uint8_t *owner,
 		  uint16_t type, uint32_t ttl, const uint8_t *rdata,
@@ -60,7 +37,7 @@ int zone_diff_add(struct zone_diff *d, bool add, const uint8_t *owner,
 		*cap = ncap;
 	}
 	size_t olen = dname_len(owner);
-	uint8_t *mem = diff_alloc(d, olen + rdlen);
+	uint8_t *mem = arena_alloc(&d->chunks, olen + rdlen, DIFF_CHUNK);
 	if (mem == NULL)
 		return ERR_NOMEM;
 	memcpy(mem, owner, olen);
@@ -78,11 +55,7 @@ void zone_diff_free(struct zone_diff *d)
 {
 	free(d->removed);
 	free(d->added);
-	while (d->chunks) {
-		struct zone_diff_chunk *next = d->chunks->next;
-		free(d->chunks);
-		d->chunks = next;
-	}
+	arena_free(&d->chunks);
 	memset(d, 0, sizeof(*d));
 }
 

@@ -16,6 +16,8 @@
 
 #include "zonedb/zone.h"
 
+struct arena_chunk;
+
 enum zone_log_level { ZONE_LOG_ERROR, ZONE_LOG_WARNING };
 
 typedef void (*zone_log_fn)(void *arg, enum zone_log_level level,
@@ -79,7 +81,7 @@ struct zone_diff {
 	struct zone_change_rr *removed, *added;
 	size_t nremoved, nadded;
 	size_t cap_removed, cap_added;
-	struct zone_diff_chunk *chunks; /* backing storage */
+	struct arena_chunk *chunks; /* backing storage (arena.h) */
 };
 
 /* Computes old -> new. Returns 0 or ERR_NOMEM. */
