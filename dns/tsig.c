@@ -299,6 +299,42 @@ static int mac_final(struct tsig_ctx *ctx, uint8_t out[TSIG_MAX_MAC],
 	return EVP_MAC_final(ctx->mac, out, len, TSIG_MAX_MAC) ? 0 : ERR_CRYPTO;
 }
 
+/* Appends a TSIG RR (RFC 8945 §4.2) to msg[0..*len) and counts it in
+ * ARCOUNT; the caller has checked that it fits. */
+static void write_rr(uint8_t *msg, size_t *len, const uint8_t *key_name,
+		     const uint8_t *alg, uint64_t time, uint16_t fudge,
+		     const uint8_t *mac, uint16_t mac_len, uint16_t error,
+		     const uint8_t *other, uint16_t other_len)
+{
+	size_t klen = dname_len(key_name), alen = dname_len(alg);
+	size_t rdlen = alen + 10 + mac_len + 6 + other_len;
+	uint8_t *p = msg + *len;
+	memcpy(p, key_name, klen);
+	p += klen;
+	put16(p, RRTYPE_TSIG);
+	put16(p + 2, RRCLASS_ANY);
+	memset(p + 4, 0, 4);
+	put16(p + 8, (uint16_t)rdlen);
+	p += 10;
+	memcpy(p, alg, alen);
+	p += alen;
+	put48(p, time);
+	put16(p + 6, fudge);
+	put16(p + 8, mac_len);
+	p += 10;
+	if (mac_len > 0)
+		memcpy(p, mac, mac_len);
+	p += mac_len;
+	memcpy(p, msg, 2); /* original ID */
+	put16(p + 2, error);
+	put16(p + 4, other_len);
+	p += 6;
+	if (other_len > 0)
+		memcpy(p, other, other_len);
+	*len += klen + 10 + rdlen;
+	put16(msg + 10, (uint16_t)(get16(msg + 10) + 1));
+}
+
 int tsig_sign(struct tsig_ctx *ctx, uint8_t *msg, size_t *len, size_t cap,
 	      uint64_t now, uint16_t fudge, uint16_t error,
 	      const uint8_t *other, uint16_t other_len)
@@ -325,30 +361,8 @@ int tsig_sign(struct tsig_ctx *ctx, uint8_t *msg, size_t *len, size_t cap,
 	if (r != 0)
 		return r;
 
-	uint8_t *p = msg + *len;
-	memcpy(p, key->name, klen);
-	p += klen;
-	put16(p, RRTYPE_TSIG);
-	put16(p + 2, RRCLASS_ANY);
-	memset(p + 4, 0, 4);
-	put16(p + 8, (uint16_t)rdlen);
-	p += 10;
-	memcpy(p, alg, alen);
-	p += alen;
-	put48(p, now);
-	put16(p + 6, fudge);
-	put16(p + 8, (uint16_t)got);
-	p += 10;
-	memcpy(p, mac, got);
-	p += got;
-	memcpy(p, msg, 2); /* original ID */
-	put16(p + 2, error);
-	put16(p + 4, other_len);
-	p += 6;
-	if (other_len > 0)
-		memcpy(p, other, other_len);
-	*len += rrlen;
-	put16(msg + 10, (uint16_t)(get16(msg + 10) + 1));
+	write_rr(msg, len, key->name, alg, now, fudge, mac, (uint16_t)got, error,
+		 other, other_len);
 	memcpy(ctx->prior_mac, mac, got);
 	ctx->prior_len = got;
 	ctx->sent++;
@@ -364,25 +378,8 @@ int tsig_append_unsigned(uint8_t *msg, size_t *len, size_t cap,
 	size_t rrlen = klen + 10 + rdlen;
 	if (*len < MSG_HDRLEN || *len + rrlen > cap || get16(msg + 10) == 0xffff)
 		return ERR_SPACE;
-	uint8_t *p = msg + *len;
-	memcpy(p, request->key_name, klen);
-	p += klen;
-	put16(p, RRTYPE_TSIG);
-	put16(p + 2, RRCLASS_ANY);
-	memset(p + 4, 0, 4);
-	put16(p + 8, (uint16_t)rdlen);
-	p += 10;
-	memcpy(p, request->alg_name, alen);
-	p += alen;
-	put48(p, request->time_signed);
-	put16(p + 6, request->fudge);
-	put16(p + 8, 0);
-	p += 10;
-	memcpy(p, msg, 2);
-	put16(p + 2, error);
-	put16(p + 4, 0);
-	*len += rrlen;
-	put16(msg + 10, (uint16_t)(get16(msg + 10) + 1));
+	write_rr(msg, len, request->key_name, request->alg_name,
+		 request->time_signed, request->fudge, NULL, 0, error, NULL, 0);
 	return 0;
 }
 
