@@ -1089,11 +1089,23 @@ def machine_info():
             "loadavg_start": os.getloadavg()}
 
 
-def git_rev():
-    rev = run_text(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
-    dirty = run_text(["git", "-C", REPO, "status", "--porcelain", "--",
+def git_rev(build_dir):
+    """Commit of the tree tandemd was built from (the source directory in
+    the build's CMakeCache.txt), "-dirty" if its C sources differ."""
+    src = REPO
+    try:
+        with open(os.path.join(build_dir, "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith("CMAKE_HOME_DIRECTORY:"):
+                    src = line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    rev = run_text(["git", "-C", src, "rev-parse", "--short", "HEAD"])
+    if rev.startswith("error") or "fatal" in rev:
+        return "unknown (%s)" % src
+    dirty = run_text(["git", "-C", src, "status", "--porcelain", "--",
                       "dns", "zonedb", "xfr", "server"])
-    return rev + ("-dirty" if dirty else "")
+    return "%s%s (%s)" % (rev, "-dirty" if dirty else "", src)
 
 
 def gen_files(size, names, workroot, args):
@@ -1407,7 +1419,7 @@ def main(argv=None):
                 % (s, srv.binary()))
     versions = {s: SERVER_CLASSES[s](probe, "/dev/null", args).version()
                 for s in avail}
-    versions["tandem commit"] = git_rev()
+    versions["tandem commit"] = git_rev(args.build_dir)
     versions["dnsperf"] = (re.search(r"Version (\S+)",
                                      run_text(["dnsperf", "-h"])) or
                            re.search("(.*)", "?")).group(1)
