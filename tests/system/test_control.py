@@ -483,9 +483,23 @@ def _gen_zone(origin, names, path):
     return text[:m.start(2)], int(m.group(2)), text[m.end(2):]
 
 
+def _sanitizer_build(build_dir):
+    """True for a build configured with TANDEM_SANITIZE=ON."""
+    try:
+        with open(os.path.join(str(build_dir), "CMakeCache.txt")) as f:
+            return "TANDEM_SANITIZE:BOOL=ON" in f.read()
+    except OSError:
+        return False
+
+
 def test_memory_flat_across_reloads(tmp_path, build_dir, tandemd_bin, nodes):
     """200 reloads of a 100,000-name zone: RSS after <= RSS before (taken
     after 10 warm-up reloads) + max(16 MiB, 20 %)."""
+    if _sanitizer_build(build_dir):
+        # ASan keeps freed memory in quarantine, so RSS says nothing
+        # about leaks there (LeakSanitizer checks those at exit), and
+        # 200 reloads of 100k names take tens of minutes under it.
+        pytest.skip("RSS is not meaningful in the ASan build")
     RELOADS, WARMUP = 200, 10
     path = str(tmp_path / "zones" / "big.test.zone")
     os.makedirs(os.path.dirname(path))
