@@ -435,7 +435,10 @@ class Tandemd(Server):
     def binary(self):
         return os.path.join(self.args.build_dir, "server", "tandemd")
 
-    def write_config(self):
+    AXFR_LINE = "allow-transfer: 127.0.0.1"
+    _axfr_known = {}  # binary -> whether its config takes AXFR_LINE
+
+    def config_text(self, zone_lines):
         storage = os.path.join(self.workdir, "storage")
         os.makedirs(storage, exist_ok=True)
         lines = ["server:",
@@ -445,10 +448,29 @@ class Tandemd(Server):
                  "zone:",
                  "    name: %s" % ORIGIN.rstrip("."),
                  "    file: %s" % self.zonefile]
-        lines += ["    " + x for x in self.args.tandemd_zone_option]
+        lines += ["    " + x for x in zone_lines]
+        return "\n".join(lines) + "\n"
+
+    def axfr_supported(self):
+        """Whether this tandemd takes allow-transfer: (older builds have
+        no AXFR out): asks `tandemd -t` once per binary."""
+        b = self.binary()
+        if b not in Tandemd._axfr_known:
+            path = os.path.join(self.workdir, "axfr-probe.conf")
+            with open(path, "w") as f:
+                f.write(self.config_text([self.AXFR_LINE]).replace(
+                    self.zonefile, "/dev/null"))
+            out = run_text([b, "-t", "-c", path])
+            Tandemd._axfr_known[b] = "allow-transfer" not in out
+        return Tandemd._axfr_known[b]
+
+    def write_config(self):
+        extra = list(self.args.tandemd_zone_option)
+        if self.axfr_supported():
+            extra.insert(0, self.AXFR_LINE)
         self.confpath = os.path.join(self.workdir, "tandemd.conf")
         with open(self.confpath, "w") as f:
-            f.write("\n".join(lines) + "\n")
+            f.write(self.config_text(extra))
 
     def command(self):
         return [self.binary(), "-c", self.confpath]
@@ -1313,6 +1335,12 @@ def bench_size(size, names, servers, workroot, args):
                                                        len(queries)))
             sr["callgrind"][s] = cg
     sr["summary"] = summarize(sr, servers)
+    counts = {s: sr["summary"][s].get("axfr_records") for s in servers
+              if sr["summary"][s].get("axfr_records")}
+    if len(set(counts.values())) > 1:
+        sr["notes"].append("AXFR record counts differ: %s" % ", ".join(
+            "%s %d" % kv for kv in counts.items()))
+        log("AXFR record counts differ: %s" % counts)
     return sr
 
 
@@ -1396,10 +1424,15 @@ def main(argv=None):
             args.server_cpu == args.client_cpu:
         sys.exit("run.py: need two distinct CPUs < %d for the split mode"
                  % ncpu)
-    for tool in ("dnsperf", "dig", "taskset") + \
-            (() if args.no_callgrind else ("valgrind", "callgrind_control")):
+    for tool in ("dnsperf", "dig", "taskset"):
         if not shutil.which(tool):
-            sys.exit("run.py: %s not found" % tool)
+            sys.exit("run.py: %s not found (Debian: dnsperf, dnsutils, "
+                     "util-linux)" % tool)
+    if not args.no_callgrind and not (shutil.which("valgrind") and
+                                      shutil.which("callgrind_control") and
+                                      shutil.which("vgdb")):
+        log("valgrind not found (Debian: valgrind): no callgrind figures")
+        args.no_callgrind = True
 
     # this script, dnsperf and dig stay off the server's core
     os.sched_setaffinity(0, {args.client_cpu})
