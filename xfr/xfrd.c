@@ -1012,7 +1012,14 @@ int xfrd_zone_start(struct xfrd_zone *z)
 			return 0;
 		}
 		zlog(z, XFRD_LOG_INFO, "serving the stored copy, serial %u", v->serial);
+		bool replayed = v->serial != z->stored_serial;
+		zone_version_ref(v);
 		z->d->ops->publish(z->d->arg, z->zone, v);
+		/* The journal took us past the copy on disk: bring the copy
+		 * up to date, now that the zone is served. */
+		if (replayed)
+			store_copy(z, v);
+		zone_version_release(v);
 		schedule_expire(z);
 		time_t at = z->last_refresh +
 			    clamp(t.refresh, z->s->refresh_min, z->s->refresh_max);
