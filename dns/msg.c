@@ -501,10 +501,24 @@ static void encode_name(struct encoder *e, const uint8_t *name, bool compress)
 	int best = 0;
 
 	labels_of_name(name, &nl);
-	if (compress) {
+	if (compress && e->w->indexed) {
 		uint32_t h[DNAME_MAXLABELS];
 		suffix_hashes(&nl, h);
 		best = index_lookup(e->w, &nl, h, best_off);
+	} else if (compress) {
+		/* Few targets: walk them (the first longest match wins). */
+		const struct msg_writer *w = e->w;
+		for (int i = 0; i < w->ncompress && best < nl.n; i++) {
+			labels_in_buffer(w->buf, w->compress[i], &cand);
+			int m = common_suffix(&nl, &cand);
+			if (m > best) {
+				best = m;
+				memcpy(best_off, cand.off + cand.n - m,
+				       (size_t)m * sizeof(best_off[0]));
+			}
+		}
+	}
+	if (compress) {
 		for (int i = 0; i < e->npending && best < nl.n; i++) {
 			labels_of_pending(&e->pending[i], &cand);
 			int m = common_suffix(&nl, &cand);
@@ -663,7 +677,16 @@ static int write_item(struct msg_writer *w, int section, const struct item *it)
 		    w->ncompress >= MSG_COMPRESS_MAX)
 			continue;
 		w->compress[w->ncompress++] = p->off[0];
-		index_target(w, p->off[0]);
+		if (w->indexed) {
+			index_target(w, p->off[0]);
+		} else if (w->ncompress >= MSG_INDEX_FROM) {
+			/* Enough targets: index them all from now on. */
+			memset(w->suffix_bucket, 0, sizeof(w->suffix_bucket));
+			w->nsuffix = 0;
+			w->indexed = true;
+			for (int k = 0; k < w->ncompress; k++)
+				index_target(w, w->compress[k]);
+		}
 	}
 	w->pos = e.pos;
 	w->section = (uint8_t)section;
@@ -678,7 +701,7 @@ int msg_writer_init(struct msg_writer *w, uint8_t *buf, size_t cap,
 	 * this runs once per answer. */
 	memset(w, 0, offsetof(struct msg_writer, compress));
 	w->nsuffix = 0;
-	memset(w->suffix_bucket, 0, sizeof(w->suffix_bucket));
+	w->indexed = false;
 	if (limit > cap)
 		limit = cap;
 	if (limit > MSG_MAXLEN)
@@ -768,6 +791,7 @@ void msg_writer_mark(const struct msg_writer *w, struct msg_mark *mark)
 	mark->section = w->section;
 	mark->ncompress = w->ncompress;
 	mark->nsuffix = w->nsuffix;
+	mark->indexed = w->indexed;
 }
 
 void msg_writer_rollback(struct msg_writer *w, const struct msg_mark *mark)
@@ -778,6 +802,7 @@ void msg_writer_rollback(struct msg_writer *w, const struct msg_mark *mark)
 	w->section = mark->section;
 	w->ncompress = mark->ncompress;
 	w->nsuffix = mark->nsuffix;
+	w->indexed = mark->indexed;
 }
 
 /*

@@ -208,6 +208,9 @@ int msg_skip_rr(struct msg_reader *r);
 #define MSG_COMPRESS_MAX 64
 #define MSG_SUFFIX_MAX (MSG_COMPRESS_MAX * 4)
 #define MSG_SUFFIX_BUCKETS 256
+/* Below this many targets a plain walk over them is cheaper than the
+ * index (a query's answer); above it (a transfer's 64 KB) the index. */
+#define MSG_INDEX_FROM 16
 
 struct msg_writer {
 	uint8_t *buf;
@@ -222,6 +225,7 @@ struct msg_writer {
 	 * labels, offset where the suffix starts), so that finding the
 	 * longest suffix a new name shares costs one probe per label
 	 * instead of a walk over every target. */
+	bool indexed;     /* the index is in use (many targets) */
 	uint16_t nsuffix;
 	uint16_t suffix_bucket[MSG_SUFFIX_BUCKETS]; /* newest entry + 1 */
 	uint16_t suffix_next[MSG_SUFFIX_MAX];       /* older one + 1 */
@@ -235,6 +239,7 @@ struct msg_mark {
 	uint16_t count[4];
 	uint8_t section;
 	uint8_t ncompress;
+	bool indexed;
 	uint16_t nsuffix;
 };
 
