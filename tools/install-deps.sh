@@ -9,7 +9,7 @@ build-essential cmake pkg-config clang
 libevent-dev libldns-dev libssl-dev libsodium-dev liburcu-dev check
 python3 python3-pytest python3-dnspython
 bind9 bind9-utils nsd knot knot-dnsutils dnsutils ldnsutils dnsperf
-socat procps iproute2
+socat procps iproute2 util-linux valgrind
 "
 
 missing=""
