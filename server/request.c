@@ -14,6 +14,7 @@
 
 #define URCU_INLINE_SMALL_FUNCTIONS
 #include <urcu-qsbr.h>
+#include <sodium.h>
 
 #include "dns/error.h"
 #include "dns/rdata.h"
@@ -256,6 +257,8 @@ static size_t handle_xfr(const struct request_env *env,
 	}
 	if (ctx != NULL) {
 		x->tsig = *ctx; /* the transfer takes over the context */
+		x->key = *ctx->key;
+		x->tsig.key = &x->key;
 		x->signed_ = true;
 		ctx->mac = NULL;
 	}
@@ -415,5 +418,6 @@ void request_xfr_free(const struct request_env *env, struct request_xfr *x,
 	xfrout_free(&x->out);
 	if (x->signed_)
 		tsig_ctx_free(&x->tsig);
+	sodium_memzero(&x->key, sizeof(x->key));
 	free(x);
 }

@@ -37,6 +37,8 @@ struct request_notify {
 struct request_xfr {
 	struct xfrout out;
 	struct tsig_ctx tsig;
+	struct tsig_key key;  /* a copy: a reconfig may free the config's
+				 keys while the transfer streams */
 	bool signed_;
 	uint64_t started;
 	char zone[DNAME_STRLEN];
