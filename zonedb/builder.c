@@ -52,21 +52,24 @@ static const struct qp_ops draft_ops = {
 	.key = draft_key, .ref = draft_ref, .unref = draft_unref,
 };
 
-static void logf_(zone_log_fn log, void *arg, enum zone_log_level level,
-		  const char *file, unsigned long line, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
-
-static void logf_(zone_log_fn log, void *arg, enum zone_log_level level,
-		  const char *file, unsigned long line, const char *fmt, ...)
+void zone_vlogf(zone_log_fn log, void *arg, enum zone_log_level level,
+		const char *file, unsigned long line, const char *fmt,
+		va_list ap)
 {
 	if (log == NULL)
 		return;
 	char msg[1024];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log(arg, level, file, line, msg);
+}
+
+void zone_logf(zone_log_fn log, void *arg, enum zone_log_level level,
+	       const char *file, unsigned long line, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	zone_vlogf(log, arg, level, file, line, fmt, ap);
 	va_end(ap);
-	log(arg, level, file, line, msg);
 }
 
 struct zone_builder *zone_builder_new(const uint8_t *apex)
@@ -131,14 +134,14 @@ int zone_builder_add(struct zone_builder *b, const uint8_t *owner,
 	dname_copy_lower(lower, owner);
 	if (!dname_is_subdomain(lower, b->apex)) {
 		dname_to_str(name, sizeof(name), owner);
-		logf_(log, arg, ZONE_LOG_ERROR, file, line,
+		zone_logf(log, arg, ZONE_LOG_ERROR, file, line,
 		      "out of zone data: %s", name);
 		b->errors++;
 		return ERR_OUTOFZONE;
 	}
 	if (rrtype_is_meta(type)) {
 		dname_to_str(name, sizeof(name), owner);
-		logf_(log, arg, ZONE_LOG_ERROR, file, line,
+		zone_logf(log, arg, ZONE_LOG_ERROR, file, line,
 		      "%s: type %s cannot be zone data", name,
 		      rrtype_to_str(type, tname));
 		b->errors++;
@@ -146,7 +149,7 @@ int zone_builder_add(struct zone_builder *b, const uint8_t *owner,
 	}
 	if (rdata_check(type, rdata, rdlen) != 0) {
 		dname_to_str(name, sizeof(name), owner);
-		logf_(log, arg, ZONE_LOG_ERROR, file, line,
+		zone_logf(log, arg, ZONE_LOG_ERROR, file, line,
 		      "%s %s: malformed rdata", name,
 		      rrtype_to_str(type, tname));
 		b->errors++;
@@ -169,7 +172,7 @@ int zone_builder_add(struct zone_builder *b, const uint8_t *owner,
 	int r = node_draft_add(d, type, ttl, copy, rdlen, &mismatch);
 	if (r == ERR_LIMIT) {
 		dname_to_str(name, sizeof(name), owner);
-		logf_(log, arg, ZONE_LOG_ERROR, file, line,
+		zone_logf(log, arg, ZONE_LOG_ERROR, file, line,
 		      "%s %s: too many RRs in one RRset", name,
 		      rrtype_to_str(type, tname));
 		b->errors++;
@@ -182,7 +185,7 @@ int zone_builder_add(struct zone_builder *b, const uint8_t *owner,
 		struct node_set_draft *set = node_draft_find(
 			d, type,
 			type == RRTYPE_RRSIG ? node_rrsig_covered(rdata, rdlen) : 0);
-		logf_(log, arg, ZONE_LOG_WARNING, file, line,
+		zone_logf(log, arg, ZONE_LOG_WARNING, file, line,
 		      "%s %s: TTL %u differs from the RRset's TTL %u; using %u",
 		      name, rrtype_to_str(type, tname), ttl, set->ttl,
 		      set->ttl);
@@ -221,7 +224,7 @@ static size_t draft_count(struct node_draft *d, uint16_t type)
 
 #define CHECK_ERROR(ctx, d, ...)                                              \
 	do {                                                                  \
-		logf_((ctx)->log, (ctx)->arg, ZONE_LOG_ERROR, (d)->file,      \
+		zone_logf((ctx)->log, (ctx)->arg, ZONE_LOG_ERROR, (d)->file,      \
 		      (d)->line, __VA_ARGS__);                                \
 		(ctx)->errors++;                                              \
 	} while (0)
@@ -265,7 +268,7 @@ static uint16_t check_node(struct finish_ctx *ctx, struct node_draft *d)
 			    (t == RRTYPE_A || t == RRTYPE_AAAA))
 				continue;
 			char tname[16];
-			logf_(ctx->log, ctx->arg, ZONE_LOG_WARNING, d->file,
+			zone_logf(ctx->log, ctx->arg, ZONE_LOG_WARNING, d->file,
 			      d->line, "%s %s: occluded by the %s above; kept "
 			      "but never answered", name,
 			      rrtype_to_str(t, tname),
@@ -336,19 +339,19 @@ int zone_builder_finish(struct zone_builder *b, zone_log_fn log, void *arg,
 	}
 	const struct zone_rrset *soa = v->apex ? zone_node_rrset(v->apex, RRTYPE_SOA) : NULL;
 	if (soa == NULL) {
-		logf_(log, arg, ZONE_LOG_ERROR, NULL, 0,
+		zone_logf(log, arg, ZONE_LOG_ERROR, NULL, 0,
 		      "%s: no SOA record at the zone apex", apex_str);
 		result = ERR_NOSOA;
 		goto fail;
 	}
 	if (soa->count != 1) {
-		logf_(log, arg, ZONE_LOG_ERROR, NULL, 0,
+		zone_logf(log, arg, ZONE_LOG_ERROR, NULL, 0,
 		      "%s: %u SOA records at the apex; exactly one is allowed",
 		      apex_str, soa->count);
 		ctx.errors++;
 	}
 	if (zone_node_rrset(v->apex, RRTYPE_NS) == NULL) {
-		logf_(log, arg, ZONE_LOG_ERROR, NULL, 0,
+		zone_logf(log, arg, ZONE_LOG_ERROR, NULL, 0,
 		      "%s: no NS records at the zone apex", apex_str);
 		ctx.errors++;
 	}

@@ -247,14 +247,10 @@ static void apply_error(struct apply_ctx *ctx, const char *fmt, ...)
 static void apply_error(struct apply_ctx *ctx, const char *fmt, ...)
 {
 	ctx->errors++;
-	if (ctx->log == NULL)
-		return;
-	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	zone_vlogf(ctx->log, ctx->arg, ZONE_LOG_ERROR, NULL, 0, fmt, ap);
 	va_end(ap);
-	ctx->log(ctx->arg, ZONE_LOG_ERROR, NULL, 0, msg);
 }
 
 static struct apply_draft *draft_for(struct apply_ctx *ctx,

@@ -19,6 +19,7 @@
 #include "dns/error.h"
 #include "dns/rrtype.h"
 #include "zonedb/load.h"
+#include "zonedb/node.h"
 
 #define MAX_INCLUDE_DEPTH 10
 #define DEFAULT_TTL 3600 /* without $TTL, as NSD does */
@@ -46,14 +47,10 @@ static void load_error(struct load_ctx *ctx, const char *file,
 		       unsigned long line, const char *fmt, ...)
 {
 	ctx->errors++;
-	if (ctx->log == NULL)
-		return;
-	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	zone_vlogf(ctx->log, ctx->arg, ZONE_LOG_ERROR, file, line, fmt, ap);
 	va_end(ap);
-	ctx->log(ctx->arg, ZONE_LOG_ERROR, file, line, msg);
 }
 
 static int record_put(struct record *r, char c)

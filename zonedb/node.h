@@ -7,11 +7,13 @@
 #ifndef TANDEM_ZONEDB_NODE_H
 #define TANDEM_ZONEDB_NODE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "zonedb/qp.h"
+#include "zonedb/load.h"
 #include "zonedb/zone.h"
 
 struct node_rr {
@@ -75,6 +77,15 @@ struct zone_node *node_with_flags(const struct zone_node *n, uint16_t flags);
 
 void node_ref(const struct zone_node *n);
 void node_unref(const struct zone_node *n);
+
+/* Formats one message for a zone_log_fn (load.h); nothing when log is
+ * NULL. Shared by the builder, the loader and zone_apply. */
+void zone_logf(zone_log_fn log, void *arg, enum zone_log_level level,
+	       const char *file, unsigned long line, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+void zone_vlogf(zone_log_fn log, void *arg, enum zone_log_level level,
+		const char *file, unsigned long line, const char *fmt,
+		va_list ap) __attribute__((format(printf, 6, 0)));
 
 /* The qp-trie operations for a tree of zone nodes. */
 extern const struct qp_ops node_qp_ops;
