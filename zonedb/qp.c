@@ -234,6 +234,39 @@ void *qp_find_le(const struct qp_trie *t, const uint8_t *key, size_t len)
 	return NULL;
 }
 
+void *qp_find_lt(const struct qp_trie *t, const uint8_t *key, size_t len)
+{
+	if (qp_get(t, key, len) == NULL)
+		return qp_find_le(t, key, len);
+	/* The key is present: its predecessor is the largest leaf of the
+	 * nearest twig to the left on the path down to it. */
+	const struct qp_node *path[QP_MAXKEY * 2 + 2];
+	unsigned chosen[QP_MAXKEY * 2 + 2];
+	int depth = 0;
+	const struct qp_node *n = &t->root;
+	while (is_branch(n)) {
+		unsigned i = twig_index(n->bitmap,
+					twig_bit(key, len, n->offset));
+		path[depth] = n;
+		chosen[depth] = i;
+		depth++;
+		n = &n->u.twigs->nodes[i];
+	}
+	while (depth > 0) {
+		depth--;
+		if (chosen[depth] > 0)
+			return max_leaf(&path[depth]->u.twigs->nodes[chosen[depth] - 1])->u.leaf;
+	}
+	return NULL;
+}
+
+void *qp_last(const struct qp_trie *t)
+{
+	if (is_empty(&t->root))
+		return NULL;
+	return max_leaf(&t->root)->u.leaf;
+}
+
 int qp_set(struct qp_trie *t, void *leaf)
 {
 	uint8_t key[QP_MAXKEY];

@@ -70,6 +70,12 @@ void *qp_get(const struct qp_trie *t, const uint8_t *key, size_t len);
 /* The leaf with the largest key <= key, or NULL when every key is larger. */
 void *qp_find_le(const struct qp_trie *t, const uint8_t *key, size_t len);
 
+/* The leaf with the largest key < key, or NULL. */
+void *qp_find_lt(const struct qp_trie *t, const uint8_t *key, size_t len);
+
+/* The leaf with the largest key, or NULL when the trie is empty. */
+void *qp_last(const struct qp_trie *t);
+
 /* Inserts or replaces the leaf for its key (taken from ops->key). The trie
  * takes over the caller's reference to `leaf`; a replaced leaf loses one.
  * Returns 0 or ERR_NOMEM (the trie is unchanged then and the caller keeps

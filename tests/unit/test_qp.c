@@ -85,13 +85,15 @@ static long model_find(const struct model *m, const uint8_t *key, size_t len)
 	return -1;
 }
 
-static const uint8_t *model_le(const struct model *m, const uint8_t *key,
-			       size_t len, size_t *outlen)
+/* The model's largest key <= key (or < key when strict). */
+static const uint8_t *model_before(const struct model *m, const uint8_t *key,
+				   size_t len, bool strict, size_t *outlen)
 {
 	const uint8_t *best = NULL;
 	size_t best_len = 0;
 	for (size_t i = 0; i < m->count; i++) {
-		if (key_cmp(m->keys[i], m->lens[i], key, len) > 0)
+		int c = key_cmp(m->keys[i], m->lens[i], key, len);
+		if (c > 0 || (strict && c == 0))
 			continue;
 		if (best == NULL || key_cmp(m->keys[i], m->lens[i], best, best_len) > 0) {
 			best = m->keys[i];
@@ -119,6 +121,28 @@ static int walk_check(void *leaf, void *arg)
 	w->prev_len = it->len;
 	w->count++;
 	return 0;
+}
+
+static void check_one(const struct item *got, const uint8_t *want,
+		      size_t want_len)
+{
+	if (want == NULL) {
+		ck_assert_ptr_null(got);
+	} else {
+		ck_assert_ptr_nonnull(got);
+		ck_assert_int_eq(key_cmp(got->key, got->len, want, want_len), 0);
+	}
+}
+
+/* qp_find_le and qp_find_lt agree with the model at `probe`. */
+static void check_before(const struct qp_trie *t, const struct model *m,
+			 const uint8_t *probe, size_t plen)
+{
+	size_t want_len;
+	const uint8_t *want = model_before(m, probe, plen, false, &want_len);
+	check_one(qp_find_le(t, probe, plen), want, want_len);
+	want = model_before(m, probe, plen, true, &want_len);
+	check_one(qp_find_lt(t, probe, plen), want, want_len);
 }
 
 START_TEST(random_against_model)
@@ -154,15 +178,20 @@ START_TEST(random_against_model)
 		size_t plen = random_key(probe, &seed);
 		struct item *got = qp_get(&t, probe, plen);
 		ck_assert_int_eq(got != NULL, model_find(&m, probe, plen) >= 0);
-		size_t want_len;
-		const uint8_t *want = model_le(&m, probe, plen, &want_len);
-		struct item *le = qp_find_le(&t, probe, plen);
-		if (want == NULL) {
-			ck_assert_ptr_null(le);
-		} else {
-			ck_assert_ptr_nonnull(le);
-			ck_assert_int_eq(key_cmp(le->key, le->len, want, want_len), 0);
+		check_before(&t, &m, probe, plen);
+		/* ... and at a key that is present, where < and <= differ. */
+		if (m.count > 0) {
+			size_t i = (size_t)rand_r(&seed) % m.count;
+			check_before(&t, &m, m.keys[i], m.lens[i]);
 		}
+	}
+	if (m.count > 0) {
+		size_t last_len;
+		const uint8_t *last = model_before(&m, (const uint8_t *)
+			"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+			"\xff\xff\xff\xff\xff", 17, false, &last_len);
+		struct item *l = qp_last(&t);
+		ck_assert_int_eq(key_cmp(l->key, l->len, last, last_len), 0);
 	}
 	struct walk_state w = { .sorted = true };
 	qp_walk_prefix(&t, NULL, 0, walk_check, &w);
@@ -180,6 +209,8 @@ START_TEST(random_against_model)
 	ck_assert_ptr_null(qp_iter_next(&it));
 	qp_clear(&t);
 	/* empty and single-leaf tries */
+	ck_assert_ptr_null(qp_last(&t));
+	ck_assert_ptr_null(qp_find_lt(&t, (const uint8_t *)"k", 1));
 	qp_iter_init(&it, &t);
 	ck_assert_ptr_null(qp_iter_next(&it));
 	struct item *one = item_new((const uint8_t *)"k", 1);
