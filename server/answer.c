@@ -21,6 +21,9 @@
 #define ANSWER_MAX_ADDITIONAL 8
 /* Target nodes remembered so that their addresses are added once. */
 #define ANSWER_MAX_TARGETS 64
+/* NSEC and NSEC3 owners remembered so that each proof goes in once: at
+ * most three per negative answer and one per wildcard link of a chain. */
+#define ANSWER_MAX_PROOFS (ANSWER_MAX_CHAIN + 4)
 
 /* An OPT RR without options: root owner, type, class, TTL, rdlength. */
 #define OPT_FIXED_SIZE 11
@@ -56,6 +59,10 @@ struct answer {
 
 	/* Zone answers. */
 	const struct zone_version *zone;
+	bool dnssec; /* DO set and the zone signed: RRSIGs and proofs */
+	struct zone_lookup lk; /* the last lookup of the chain */
+	const struct zone_node *proofs[ANSWER_MAX_PROOFS];
+	int nproofs;
 	const uint8_t *visited[ANSWER_MAX_CHAIN + 1]; /* names looked up */
 	int nvisited;
 	int nsynth; /* DNAME results in scratch->synth */
@@ -110,6 +117,22 @@ static bool put_required(struct answer *a, enum msg_section section,
 	return false;
 }
 
+/* Writes an RRset and, when DNSSEC is on, the RRSIGs covering it at
+ * `node`: both, or the response is truncated (RFC 4035 §3.1.1: an RRset
+ * goes into the answer or authority section with its signatures). Returns
+ * false when truncated. */
+static bool put_signed(struct answer *a, enum msg_section section,
+		       const uint8_t *owner, const struct zone_node *node,
+		       const struct zone_rrset *set, uint32_t ttl)
+{
+	if (!put_required(a, section, owner, set, ttl))
+		return false;
+	if (!a->dnssec || set->type == RRTYPE_RRSIG)
+		return true;
+	const struct zone_rrset *sig = zone_node_rrsig(node, set->type);
+	return sig == NULL || put_required(a, section, owner, sig, sig->ttl);
+}
+
 /* Remembers an RRset for additional-section processing (RFC 1034 §3.7:
  * A and AAAA of the names in NS, MX, SRV; RFC 9460 §4.2 for SVCB and
  * HTTPS, as Knot does). */
@@ -145,7 +168,190 @@ static void put_negative_soa(struct answer *a)
 	uint32_t minimum = zone_soa_minimum(v);
 	if (minimum < ttl)
 		ttl = minimum;
-	put_required(a, MSG_AUTHORITY, v->apex->owner, soa, ttl);
+	if (!put_required(a, MSG_AUTHORITY, v->apex->owner, soa, ttl) ||
+	    !a->dnssec)
+		return;
+	/* Its RRSIGs with the same TTL, as Knot sends them: they are cached
+	 * as long as the SOA (RFC 4035 §2.2 wants the TTLs equal). */
+	const struct zone_rrset *sig = zone_node_rrsig(v->apex, RRTYPE_SOA);
+	if (sig != NULL)
+		put_required(a, MSG_AUTHORITY, v->apex->owner, sig, ttl);
+}
+
+/* ---- denial of existence (RFC 4035 §3.1.3, RFC 5155 §7.2) -------------- */
+
+/* Records the NSEC or NSEC3 RRset of `node` as a proof for the
+ * authority section, once per response; put_proofs() writes them after
+ * the answer section is complete. */
+static void put_proof(struct answer *a, const struct zone_node *node)
+{
+	if (node == NULL)
+		return;
+	for (int i = 0; i < a->nproofs; i++)
+		if (a->proofs[i] == node)
+			return;
+	if (a->nproofs < ANSWER_MAX_PROOFS)
+		a->proofs[a->nproofs++] = node;
+}
+
+/* Writes the recorded proofs with their RRSIGs (RFC 4035 §3.1.3). */
+static void put_proofs(struct answer *a)
+{
+	uint16_t type = a->zone->denial == ZONE_DENIAL_NSEC3 ? RRTYPE_NSEC3
+							     : RRTYPE_NSEC;
+	for (int i = 0; i < a->nproofs && !a->truncated; i++) {
+		const struct zone_node *node = a->proofs[i];
+		const struct zone_rrset *set = zone_node_rrset(node, type);
+		if (set != NULL)
+			put_signed(a, MSG_AUTHORITY, node->owner, node, set,
+				   set->ttl);
+	}
+}
+
+/* The NSEC3 matching `name`, or NULL. */
+static const struct zone_node *nsec3_match(const struct answer *a,
+					   const uint8_t *name)
+{
+	bool exact;
+	const struct zone_node *n = zone_nsec3_find(a->zone, name, &exact);
+	return exact ? n : NULL;
+}
+
+/* The NSEC3 covering `name` (or matching it, which a proof never asks
+ * for when the zone is consistent). */
+static const struct zone_node *nsec3_cover(const struct answer *a,
+					   const uint8_t *name)
+{
+	bool exact;
+	return zone_nsec3_find(a->zone, name, &exact);
+}
+
+/* The closest (provable) encloser proof of RFC 5155 §7.2.1 for `name`,
+ * starting at the ancestor `from`: the NSEC3 matching the closest
+ * ancestor that has one (going up past names left out of an opt-out
+ * chain), and the NSEC3 covering the next closer name. Returns the
+ * encloser's label count. */
+static int put_encloser_proof(struct answer *a, const uint8_t *name,
+			      const uint8_t *from)
+{
+	int labels = dname_labels(name);
+	int ce = dname_labels(from);
+	const struct zone_node *match = NULL;
+	for (; ce >= a->zone->apex_labels; ce--) {
+		match = nsec3_match(a, dname_strip(name, labels - ce));
+		if (match != NULL)
+			break;
+	}
+	if (match == NULL)
+		return a->zone->apex_labels; /* broken chain: nothing proves */
+	put_proof(a, match);
+	if (ce < labels)
+		put_proof(a, nsec3_cover(a, dname_strip(name, labels - ce - 1)));
+	return ce;
+}
+
+/* "*." followed by the `labels` last labels of name. */
+static const uint8_t *wildcard_at(uint8_t out[DNAME_MAXLEN],
+				  const uint8_t *name, int labels)
+{
+	int n = dname_labels(name);
+	if (dname_wildcard_of(out, dname_strip(name, n - labels)) < 0)
+		return NULL;
+	return out;
+}
+
+/* NXDOMAIN: no such name, no wildcard to expand (RFC 4035 §3.1.3.2, RFC
+ * 5155 §7.2.2). */
+static void put_nxdomain_proof(struct answer *a, const uint8_t *sname)
+{
+	const struct zone_lookup *lk = &a->lk;
+	uint8_t wild[DNAME_MAXLEN];
+	if (a->zone->denial == ZONE_DENIAL_NSEC) {
+		put_proof(a, zone_nsec_before(a->zone, lk->previous));
+		if (wildcard_at(wild, lk->encloser->owner,
+				dname_labels(lk->encloser->owner)))
+			put_proof(a, zone_nsec_find(a->zone, wild));
+	} else if (a->zone->denial == ZONE_DENIAL_NSEC3) {
+		int ce = put_encloser_proof(a, sname, lk->encloser->owner);
+		if (wildcard_at(wild, sname, ce))
+			put_proof(a, nsec3_cover(a, wild));
+	}
+}
+
+/* NODATA for `sname`: the name exists (or a wildcard covers it, or it is
+ * a delegation asked for DS), the type does not (RFC 4035 §3.1.3.1,
+ * §3.1.3.4, §3.1.4.1; RFC 5155 §7.2.3-7.2.5). */
+static void put_nodata_proof(struct answer *a, const uint8_t *sname)
+{
+	const struct zone_lookup *lk = &a->lk;
+	const struct zone_version *v = a->zone;
+	bool wildcard = lk->kind == ZONE_WILDCARD;
+	if (v->denial == ZONE_DENIAL_NSEC) {
+		if (wildcard || zone_node_rrset(lk->node, RRTYPE_NSEC) == NULL)
+			/* The NSEC covering the name: no exact match, or
+			 * an empty non-terminal between two owners. */
+			put_proof(a, zone_nsec_before(v, lk->previous));
+		if (wildcard || zone_node_rrset(lk->node, RRTYPE_NSEC))
+			put_proof(a, lk->node);
+		return;
+	}
+	if (v->denial != ZONE_DENIAL_NSEC3)
+		return;
+	if (wildcard) {
+		int ce = put_encloser_proof(a, sname, lk->encloser->owner);
+		uint8_t wild[DNAME_MAXLEN];
+		if (wildcard_at(wild, sname, ce))
+			put_proof(a, nsec3_match(a, wild));
+		return;
+	}
+	const struct zone_node *match = nsec3_match(a, sname);
+	if (match != NULL)
+		put_proof(a, match);
+	else /* Left out of an opt-out chain (§7.2.4, erratum 3441). */
+		put_encloser_proof(a, sname, sname);
+}
+
+/* A wildcard answer proves that the name itself does not exist (RFC 4035
+ * §3.1.3.3, RFC 5155 §7.2.6): the NSEC covering it, or the NSEC3
+ * covering the next closer name. */
+static void put_wildcard_proof(struct answer *a, const uint8_t *sname)
+{
+	const struct zone_lookup *lk = &a->lk;
+	if (a->zone->denial == ZONE_DENIAL_NSEC) {
+		const struct zone_node *cover =
+			zone_nsec_before(a->zone, lk->previous);
+		/* Asked for NSEC, the answer is the wildcard's own NSEC,
+		 * which covers the name already (its RRSIG's label count
+		 * tells the validator where it came from): Knot sends it
+		 * once. */
+		if (cover != lk->node || a->q.type != RRTYPE_NSEC)
+			put_proof(a, cover);
+	} else if (a->zone->denial == ZONE_DENIAL_NSEC3) {
+		int labels = dname_labels(sname);
+		int ce = dname_labels(lk->encloser->owner);
+		put_proof(a, nsec3_cover(a, dname_strip(sname,
+							labels - ce - 1)));
+	}
+}
+
+/* A referral to a signed child carries the DS RRset, to an unsigned one
+ * the proof that there is none (RFC 4035 §3.1.4; RFC 5155 §7.2.7). */
+static void put_referral_ds(struct answer *a, const struct zone_node *cut)
+{
+	const struct zone_rrset *ds = zone_node_rrset(cut, RRTYPE_DS);
+	if (ds != NULL) {
+		put_signed(a, MSG_AUTHORITY, cut->owner, cut, ds, ds->ttl);
+		return;
+	}
+	if (a->zone->denial == ZONE_DENIAL_NSEC) {
+		put_proof(a, cut);
+	} else if (a->zone->denial == ZONE_DENIAL_NSEC3) {
+		const struct zone_node *match = nsec3_match(a, cut->owner);
+		if (match != NULL)
+			put_proof(a, match);
+		else
+			put_encloser_proof(a, cut->owner, cut->owner);
+	}
 }
 
 /* ---- resolving a name inside the zone ---------------------------------- */
@@ -166,6 +372,33 @@ static const uint8_t *first_rdata(const struct zone_rrset *set)
 	return zone_rrset_next(set, &pos, &len);
 }
 
+/* Answers qtype RRSIG. Like ANY (RFC 8482 §4.1), and as Knot does, with
+ * one RRset: the signatures of the lowest type at the node (RRSIGs are
+ * stored by covered type, in order). */
+static enum step answer_rrsigs(struct answer *a, const struct zone_node *node,
+			       const uint8_t *sname)
+{
+	const struct zone_rrset *sig = zone_node_rrset(node, RRTYPE_RRSIG);
+	if (sig == NULL)
+		return STEP_NODATA;
+	put_required(a, MSG_ANSWER, sname, sig, sig->ttl);
+	return STEP_DONE;
+}
+
+/* Every RRSIG at the node. */
+static enum step answer_all_rrsigs(struct answer *a,
+				   const struct zone_node *node,
+				   const uint8_t *sname)
+{
+	for (uint16_t i = 0; i < node->nrrsets; i++) {
+		const struct zone_rrset *set = &node->rrsets[i];
+		if (set->type == RRTYPE_RRSIG &&
+		    !put_required(a, MSG_ANSWER, sname, set, set->ttl))
+			break;
+	}
+	return STEP_DONE;
+}
+
 /* Answers from an existing node (exact match, or the wildcard that
  * synthesizes `sname`, RFC 4592 §3.3.1): owner in the answer is `sname`,
  * with the query's case. */
@@ -173,6 +406,7 @@ static enum step answer_node(struct answer *a, const struct zone_node *node,
 			     const uint8_t *sname, const uint8_t **next)
 {
 	uint16_t qtype = a->q.type;
+	bool wildcard = a->lk.kind == ZONE_WILDCARD;
 
 	/* RFC 1034 §4.3.2 step 3a: a CNAME is followed unless it is what was
 	 * asked; RRSIG and NSEC may live beside a CNAME (RFC 2181 §10.1.1,
@@ -181,25 +415,39 @@ static enum step answer_node(struct answer *a, const struct zone_node *node,
 	const struct zone_rrset *cname = zone_node_rrset(node, RRTYPE_CNAME);
 	if (cname != NULL && qtype != RRTYPE_CNAME && qtype != RRTYPE_ANY &&
 	    qtype != RRTYPE_RRSIG && qtype != RRTYPE_NSEC) {
-		if (!put_required(a, MSG_ANSWER, sname, cname, cname->ttl))
+		if (!put_signed(a, MSG_ANSWER, sname, node, cname, cname->ttl))
 			return STEP_DONE;
+		if (wildcard && a->dnssec)
+			put_wildcard_proof(a, sname);
 		*next = first_rdata(cname);
 		return STEP_FOLLOW;
 	}
 
+	if (qtype == RRTYPE_RRSIG) {
+		enum step st = answer_rrsigs(a, node, sname);
+		if (st == STEP_DONE && wildcard && a->dnssec)
+			put_wildcard_proof(a, sname);
+		return st;
+	}
 	const struct zone_rrset *set = NULL;
 	if (qtype == RRTYPE_ANY) {
 		/* RFC 8482 §4.1: one RRset is enough. Like Knot, the one
-		 * with the lowest type (RRsets are sorted by type). */
+		 * with the lowest type (RRsets are sorted by type); when
+		 * that is RRSIG, all of them, which is one RRset on the
+		 * wire (RFC 4034 §3). */
 		if (node->nrrsets > 0)
 			set = &node->rrsets[0];
+		if (set != NULL && set->type == RRTYPE_RRSIG)
+			return answer_all_rrsigs(a, node, sname);
 	} else {
 		set = zone_node_rrset(node, qtype);
 	}
 	if (set == NULL)
 		return STEP_NODATA;
-	if (!put_required(a, MSG_ANSWER, sname, set, set->ttl))
+	if (!put_signed(a, MSG_ANSWER, sname, node, set, set->ttl))
 		return STEP_DONE;
+	if (wildcard && a->dnssec)
+		put_wildcard_proof(a, sname);
 	want_additional(a, set, NULL);
 	return STEP_DONE;
 }
@@ -212,7 +460,7 @@ static enum step answer_dname(struct answer *a, const struct zone_node *node,
 	const struct zone_rrset *dname = zone_node_rrset(node, RRTYPE_DNAME);
 	if (dname == NULL)
 		return STEP_NXDOMAIN; /* zone_lookup promised one */
-	if (!put_required(a, MSG_ANSWER, node->owner, dname, dname->ttl))
+	if (!put_signed(a, MSG_ANSWER, node->owner, node, dname, dname->ttl))
 		return STEP_DONE;
 
 	/* The labels taken from sname are lowercased, as NSD and Knot
@@ -246,28 +494,28 @@ static enum step answer_dname(struct answer *a, const struct zone_node *node,
 static enum step solve_name(struct answer *a, const uint8_t *sname,
 			    const uint8_t **next, const struct zone_node **cut)
 {
-	struct zone_lookup lk;
-	zone_lookup(a->zone, sname, &lk);
-	switch (lk.kind) {
+	struct zone_lookup *lk = &a->lk;
+	zone_lookup(a->zone, sname, lk);
+	switch (lk->kind) {
 	case ZONE_FOUND:
 	case ZONE_WILDCARD:
-		return answer_node(a, lk.node, sname, next);
+		return answer_node(a, lk->node, sname, next);
 	case ZONE_DELEGATION:
 		/* RFC 4035 §3.1.4.1: DS lives on the parent side of the cut
 		 * and is answered authoritatively from here. */
 		if (a->q.type == RRTYPE_DS &&
-		    dname_equal(sname, lk.node->owner)) {
+		    dname_equal(sname, lk->node->owner)) {
 			const struct zone_rrset *ds =
-			    zone_node_rrset(lk.node, RRTYPE_DS);
+			    zone_node_rrset(lk->node, RRTYPE_DS);
 			if (ds == NULL)
 				return STEP_NODATA;
-			put_required(a, MSG_ANSWER, sname, ds, ds->ttl);
+			put_signed(a, MSG_ANSWER, sname, lk->node, ds, ds->ttl);
 			return STEP_DONE;
 		}
-		*cut = lk.node;
+		*cut = lk->node;
 		return STEP_REFERRAL;
 	case ZONE_DNAME:
-		return answer_dname(a, lk.node, sname, next);
+		return answer_dname(a, lk->node, sname, next);
 	case ZONE_NXDOMAIN:
 	default:
 		return STEP_NXDOMAIN;
@@ -289,8 +537,12 @@ static void put_referral(struct answer *a, const struct zone_node *cut)
 	const struct zone_rrset *ns = zone_node_rrset(cut, RRTYPE_NS);
 	if (ns == NULL)
 		return;
-	if (put_required(a, MSG_AUTHORITY, cut->owner, ns, ns->ttl))
-		want_additional(a, ns, cut->owner);
+	/* The NS RRset of a cut is not signed (RFC 4035 §2.2). */
+	if (!put_required(a, MSG_AUTHORITY, cut->owner, ns, ns->ttl))
+		return;
+	if (a->dnssec)
+		put_referral_ds(a, cut);
+	want_additional(a, ns, cut->owner);
 }
 
 /* Resolves the query name in a->zone, following CNAME and DNAME links
@@ -326,11 +578,15 @@ static void answer_from_zone(struct answer *a)
 			goto done;
 		case STEP_NODATA:
 			put_negative_soa(a);
+			if (a->dnssec)
+				put_nodata_proof(a, sname);
 			goto done;
 		case STEP_NXDOMAIN:
 			/* RFC 6604 §3: the rcode of the last step. */
 			a->rcode = RCODE_NXDOMAIN;
 			put_negative_soa(a);
+			if (a->dnssec)
+				put_nxdomain_proof(a, sname);
 			goto done;
 		case STEP_DONE:
 		default:
@@ -338,6 +594,7 @@ static void answer_from_zone(struct answer *a)
 		}
 	}
 done:
+	put_proofs(a);
 	if (authoritative)
 		a->flags |= MSG_FLAG_AA;
 }
@@ -397,6 +654,26 @@ static const struct zone_node *target_node(const struct answer *a,
 	return lk.kind == ZONE_WILDCARD ? lk.node : NULL;
 }
 
+/* Writes one additional-section RRset with its RRSIGs when DNSSEC is on
+ * (RFC 4035 §3.1.1), or neither. Returns 0 or ERR_SPACE. */
+static int put_additional(struct answer *a, const uint8_t *owner,
+			  const struct zone_node *node,
+			  const struct zone_rrset *set)
+{
+	struct msg_mark mark;
+	msg_writer_mark(&a->w, &mark);
+	if (put_rrset(a, MSG_ADDITIONAL, owner, set, set->ttl) < 0)
+		return ERR_SPACE;
+	const struct zone_rrset *sig =
+		a->dnssec ? zone_node_rrsig(node, set->type) : NULL;
+	if (sig != NULL &&
+	    put_rrset(a, MSG_ADDITIONAL, owner, sig, sig->ttl) < 0) {
+		msg_writer_rollback(&a->w, &mark);
+		return ERR_SPACE;
+	}
+	return 0;
+}
+
 /* Adds the A and AAAA RRsets of in-zone targets, and for SVCB and HTTPS
  * the target's own RRset of that type (RFC 9460 §4.1, as Knot does). The
  * additional section is optional (RFC 2181 §9): an RRset that does not fit
@@ -443,8 +720,7 @@ static void answer_additional(struct answer *a)
 				    zone_node_rrset(node, types[t]);
 				if (set == NULL)
 					continue;
-				if (put_rrset(a, MSG_ADDITIONAL, target, set,
-					      set->ttl) == 0)
+				if (put_additional(a, target, node, set) == 0)
 					continue;
 				if (src->cut != NULL &&
 				    dname_is_subdomain(target, src->cut))
@@ -542,6 +818,7 @@ static void answer_internet(struct answer *a)
 		return;
 	}
 	a->zone = v;
+	a->dnssec = v->dnssec && a->have_edns && a->edns.dnssec_ok;
 	answer_from_zone(a);
 	if (!a->truncated)
 		answer_additional(a);
@@ -705,10 +982,13 @@ size_t answer_query_reserve(const struct answer_conf *conf,
 		return 0;
 
 	/* RD is copied (RFC 1035 §4.1.1); RA is never set, we do not
-	 * recurse; AD, CD and Z are left clear, as NSD and Knot do. */
+	 * recurse. CD is copied as RFC 4035 §3.1.6 says a security-aware
+	 * name server must (NSD and Knot leave it clear); AD is never set,
+	 * an authoritative server does not validate (RFC 6840 §5.7 lets it
+	 * mirror AD from a query only after validating). Z stays clear. */
 	unsigned opcode = msg_flags_opcode(a->qh.flags);
 	a->flags = msg_flags_set_opcode(MSG_FLAG_QR, opcode) |
-		   (a->qh.flags & MSG_FLAG_RD);
+		   (a->qh.flags & (MSG_FLAG_RD | MSG_FLAG_CD));
 	a->limit = MSG_UDPLEN;
 	msg_writer_init(&a->w, out, outcap, a->limit);
 	msg_write_header(&a->w, a->qh.id, a->flags);

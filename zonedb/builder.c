@@ -239,6 +239,9 @@ static uint16_t check_node(struct finish_ctx *ctx, struct node_draft *d)
 	uint16_t flags = apex ? NODE_APEX : 0;
 	if (dname_is_wildcard(d->owner))
 		flags |= NODE_WILDCARD;
+	if (dname_labels(d->owner) == ctx->b->apex_labels + 1 &&
+	    node_draft_nsec3_only(d))
+		flags |= NODE_NSEC3;
 
 	if (!apex && draft_has(d, RRTYPE_SOA))
 		CHECK_ERROR(ctx, d, "%s: SOA record outside the zone apex", name);
@@ -303,6 +306,14 @@ static int finish_node(void *leaf, void *arg)
 		ctx->result = ERR_NOMEM;
 		return ERR_NOMEM;
 	}
+	if (n->flags & NODE_NSEC3) {
+		node_ref(n);
+		if (qp_set(&ctx->v->nsec3_tree, n) != 0) {
+			node_unref(n);
+			ctx->result = ERR_NOMEM;
+			return ERR_NOMEM;
+		}
+	}
 	ctx->v->node_count++;
 	for (uint16_t i = 0; i < n->nrrsets; i++)
 		ctx->v->rr_count += n->rrsets[i].count;
@@ -324,6 +335,7 @@ int zone_builder_finish(struct zone_builder *b, zone_log_fn log, void *arg,
 	v->apex_len = dname_copy_lower(v->apex_name, b->apex);
 	v->apex_labels = b->apex_labels;
 	qp_init(&v->tree, &node_qp_ops);
+	qp_init(&v->nsec3_tree, &node_qp_ops);
 
 	char apex_str[DNAME_STRLEN];
 	dname_to_str(apex_str, sizeof(apex_str), b->apex);
@@ -360,6 +372,7 @@ int zone_builder_finish(struct zone_builder *b, zone_log_fn log, void *arg,
 		goto fail;
 	}
 	v->serial = rdata_soa_field(soa->rdata + 2, SOA_SERIAL);
+	zone_version_index(v);
 	zone_builder_free(b);
 	*out = v;
 	return 0;

@@ -394,6 +394,29 @@ static int store_draft(void *leaf, void *arg)
 	return r;
 }
 
+/* Makes the NSEC3 tree hold exactly the NODE_NSEC3 node of `owner` in
+ * the new tree, if any. */
+static int sync_nsec3(struct zone_version *v, const uint8_t *owner)
+{
+	uint8_t key[QP_MAXKEY];
+	size_t klen = node_key(owner, key);
+	const struct zone_node *n = qp_get(&v->tree, key, klen);
+	const struct zone_node *indexed = qp_get(&v->nsec3_tree, key, klen);
+	if (n != NULL && (n->flags & NODE_NSEC3)) {
+		if (indexed == n)
+			return 0;
+		node_ref(n);
+		if (qp_set(&v->nsec3_tree, (void *)n) != 0) {
+			node_unref(n);
+			return ERR_NOMEM;
+		}
+		return 0;
+	}
+	if (indexed != NULL && qp_del(&v->nsec3_tree, key, klen) != 0)
+		return ERR_NOMEM;
+	return 0;
+}
+
 /* A node's flags from its own data and its ancestors' (whose flags must be
  * right already: nodes are re-flagged in canonical order). */
 static uint16_t compute_flags(const struct zone_version *v,
@@ -404,6 +427,8 @@ static uint16_t compute_flags(const struct zone_version *v,
 	uint16_t flags = apex ? NODE_APEX : 0;
 	if (dname_is_wildcard(n->owner))
 		flags |= NODE_WILDCARD;
+	if (labels == v->apex_labels + 1 && node_nsec3_only(n))
+		flags |= NODE_NSEC3;
 	for (int d = v->apex_labels; d < labels; d++) {
 		const struct zone_node *anc =
 			zone_get(v, dname_strip(n->owner, labels - d));
@@ -427,10 +452,14 @@ static int reflag(struct apply_ctx *ctx, const struct zone_node *n)
 	struct zone_node *copy = node_with_flags(n, flags);
 	if (copy == NULL)
 		return ERR_NOMEM;
+	/* n may be freed once replaced. */
+	bool nsec3 = (flags | n->flags) & NODE_NSEC3;
 	if (qp_set(&ctx->v->tree, copy) != 0) {
 		node_unref(copy);
 		return ERR_NOMEM;
 	}
+	if (nsec3)
+		return sync_nsec3(ctx->v, copy->owner);
 	return 0;
 }
 
@@ -470,6 +499,12 @@ static int reflag_touched(struct apply_ctx *ctx, const struct zone_version *base
 			return r;
 	}
 	return 0;
+}
+
+static int sync_nsec3_leaf(void *leaf, void *arg)
+{
+	struct apply_ctx *ctx = arg;
+	return sync_nsec3(ctx->v, ((struct apply_draft *)leaf)->owner);
 }
 
 static void check_touched(struct apply_ctx *ctx)
@@ -550,6 +585,7 @@ int zone_apply(const struct zone_version *base, const struct zone_diff *d,
 	*v = *base;
 	v->refs = 1;
 	qp_clone(&v->tree, &base->tree);
+	qp_clone(&v->nsec3_tree, &base->nsec3_tree);
 	struct apply_ctx ctx = { .v = v, .log = log, .arg = arg };
 	qp_init(&ctx.drafts, &apply_ops);
 
@@ -564,6 +600,10 @@ int zone_apply(const struct zone_version *base, const struct zone_diff *d,
 	}
 	if (r == 0 && ctx.errors == 0)
 		r = reflag_touched(&ctx, base);
+	/* NSEC3 owners are leaves one label below the apex: only the
+	 * owners changed by the difference can gain or lose the flag. */
+	if (r == 0 && ctx.errors == 0)
+		r = qp_walk_prefix(&ctx.drafts, NULL, 0, sync_nsec3_leaf, &ctx);
 	const struct zone_rrset *soa = NULL;
 	if (r == 0 && ctx.errors == 0) {
 		check_touched(&ctx);
@@ -585,6 +625,7 @@ int zone_apply(const struct zone_version *base, const struct zone_diff *d,
 	}
 	v->serial = rdata_soa_field(soa->rdata + 2, SOA_SERIAL);
 	v->node_count = qp_count(&v->tree);
+	zone_version_index(v);
 	*out = v;
 	return 0;
 }

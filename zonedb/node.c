@@ -56,6 +56,32 @@ uint16_t node_rrsig_covered(const uint8_t *rdata, uint16_t len)
 	return len >= 2 ? (uint16_t)(rdata[0] << 8 | rdata[1]) : 0;
 }
 
+bool node_draft_nsec3_only(const struct node_draft *d)
+{
+	bool nsec3 = false;
+	for (size_t i = 0; i < d->nsets; i++) {
+		if (d->sets[i].count == 0)
+			continue;
+		if (d->sets[i].type == RRTYPE_NSEC3)
+			nsec3 = true;
+		else if (d->sets[i].type != RRTYPE_RRSIG)
+			return false;
+	}
+	return nsec3;
+}
+
+bool node_nsec3_only(const struct zone_node *n)
+{
+	bool nsec3 = false;
+	for (uint16_t i = 0; i < n->nrrsets; i++) {
+		if (n->rrsets[i].type == RRTYPE_NSEC3)
+			nsec3 = true;
+		else if (n->rrsets[i].type != RRTYPE_RRSIG)
+			return false;
+	}
+	return nsec3;
+}
+
 struct node_set_draft *node_draft_find(struct node_draft *d, uint16_t type,
 				       uint16_t covered)
 {

@@ -62,6 +62,12 @@ int node_draft_remove(struct node_draft *d, uint16_t type,
 struct node_set_draft *node_draft_find(struct node_draft *d, uint16_t type,
 				       uint16_t covered);
 
+/* Whether a draft or a node holds an NSEC3 RRset and nothing else but
+ * RRSIGs: with its owner one label below the apex, an NSEC3 owner
+ * (NODE_NSEC3). */
+bool node_draft_nsec3_only(const struct node_draft *d);
+bool node_nsec3_only(const struct zone_node *n);
+
 /* Fills a draft from a frozen node; rdata points into the node. */
 int node_thaw(const struct zone_node *n, struct node_draft *d);
 

@@ -102,7 +102,7 @@ void zone_lookup(const struct zone_version *v, const uint8_t *qname,
 	int qlabels = dname_labels(qname);
 
 	const struct zone_node *exact = NULL, *encloser;
-	if (dname_equal(prev->owner, qname)) {
+	if (dname_equal(prev->owner, qname) && !(prev->flags & NODE_NSEC3)) {
 		exact = encloser = prev;
 	} else {
 		/* Every ancestor of an existing name exists (empty non-
@@ -111,7 +111,9 @@ void zone_lookup(const struct zone_version *v, const uint8_t *qname,
 		 * encloser is the common ancestor of qname and prev. */
 		int common = dname_common_labels(qname, prev->owner);
 		encloser = zone_get(v, dname_strip(qname, qlabels - common));
-		if (encloser == NULL)
+		/* An NSEC3 owner is not a name of the zone (RFC 5155
+		 * §7.2.9); its parent is the apex. */
+		if (encloser == NULL || (encloser->flags & NODE_NSEC3))
 			encloser = v->apex;
 	}
 	out->previous = prev;
@@ -141,6 +143,97 @@ void zone_lookup(const struct zone_version *v, const uint8_t *qname,
 		w = zone_get(v, wild);
 	out->kind = w ? ZONE_WILDCARD : ZONE_NXDOMAIN;
 	out->node = w;
+}
+
+void zone_version_index(struct zone_version *v)
+{
+	v->dnssec = zone_node_rrsig(v->apex, RRTYPE_SOA) != NULL;
+	v->denial = ZONE_DENIAL_NONE;
+	/* RFC 5155 §4: the NSEC3PARAM with flags 0 and a known hash
+	 * algorithm names the chain to use. */
+	const struct zone_rrset *param =
+		zone_node_rrset(v->apex, RRTYPE_NSEC3PARAM);
+	size_t pos = 0;
+	uint16_t len;
+	const uint8_t *rdata;
+	while (param && (rdata = zone_rrset_next(param, &pos, &len))) {
+		struct nsec3_params p;
+		if (nsec3_params_read(&p, rdata, len) == 0 && p.flags == 0 &&
+		    p.algorithm == NSEC3_HASH_SHA1) {
+			v->nsec3 = p;
+			v->denial = ZONE_DENIAL_NSEC3;
+			return;
+		}
+	}
+	if (zone_node_rrset(v->apex, RRTYPE_NSEC) != NULL)
+		v->denial = ZONE_DENIAL_NSEC;
+}
+
+/* Bound on the nodes passed by on the way back to an NSEC or a matching
+ * NSEC3 (empty non-terminals, glue, another chain's NSEC3 owners). */
+#define DENIAL_MAX_STEPS 4096
+
+const struct zone_node *zone_nsec_before(const struct zone_version *v,
+					 const struct zone_node *node)
+{
+	for (int i = 0; node != NULL && i < DENIAL_MAX_STEPS; i++) {
+		if (zone_node_rrset(node, RRTYPE_NSEC) != NULL)
+			return node;
+		uint8_t key[QP_MAXKEY];
+		size_t len = node_key(node->owner, key);
+		node = qp_find_lt(&v->tree, key, len);
+	}
+	return NULL;
+}
+
+const struct zone_node *zone_nsec_find(const struct zone_version *v,
+				       const uint8_t *name)
+{
+	uint8_t key[QP_MAXKEY];
+	size_t len = node_key_fold(name, key);
+	return zone_nsec_before(v, qp_find_le(&v->tree, key, len));
+}
+
+/* Whether a node has an NSEC3 RR of the version's chain. */
+static bool in_chain(const struct zone_version *v, const struct zone_node *n)
+{
+	const struct zone_rrset *set = zone_node_rrset(n, RRTYPE_NSEC3);
+	size_t pos = 0;
+	uint16_t len;
+	const uint8_t *rdata;
+	while (set && (rdata = zone_rrset_next(set, &pos, &len)))
+		if (nsec3_params_match(&v->nsec3, rdata, len))
+			return true;
+	return false;
+}
+
+const struct zone_node *zone_nsec3_find(const struct zone_version *v,
+					const uint8_t *name, bool *exact)
+{
+	*exact = false;
+	if (v->denial != ZONE_DENIAL_NSEC3)
+		return NULL;
+	uint8_t owner[DNAME_MAXLEN], key[QP_MAXKEY];
+	if (nsec3_owner(owner, &v->nsec3, name, v->apex_name) < 0)
+		return NULL;
+	size_t len = node_key(owner, key);
+	const struct zone_node *n = qp_get(&v->nsec3_tree, key, len);
+	if (n != NULL && in_chain(v, n)) {
+		*exact = true;
+		return n;
+	}
+	/* The covering one: the nearest smaller hash of the chain, or the
+	 * largest hash when the name's hash is below every owner. */
+	n = qp_find_lt(&v->nsec3_tree, key, len);
+	for (int i = 0; i < DENIAL_MAX_STEPS; i++) {
+		if (n == NULL)
+			n = qp_last(&v->nsec3_tree);
+		if (n == NULL || in_chain(v, n))
+			return n;
+		len = node_key(n->owner, key);
+		n = qp_find_lt(&v->nsec3_tree, key, len);
+	}
+	return NULL;
 }
 
 struct walk_ctx {
@@ -182,5 +275,6 @@ void zone_version_release(struct zone_version *v)
 	if (__atomic_sub_fetch(&v->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	qp_clear(&v->tree);
+	qp_clear(&v->nsec3_tree);
 	free(v);
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dns/nsec3.h"
 #include "zonedb/qp.h"
 
 /* An RRset in wire form, ready to copy into a response. `rdata` holds
@@ -40,6 +41,19 @@ enum {
 				     occluded data) */
 	NODE_BELOW_DNAME = 1 << 4,/* a proper ancestor has a DNAME (occluded) */
 	NODE_WILDCARD = 1 << 5,   /* owner is a wildcard "*.<parent>" */
+	NODE_NSEC3 = 1 << 6,      /* an NSEC3 owner: NSEC3 (and its RRSIGs)
+				     only, one label below the apex. Not a
+				     name of the zone (RFC 5155 §7.2.9):
+				     lookups pass it by; it is reached
+				     through zone_nsec3_find() */
+};
+
+/* How a version proves that names or types do not exist (RFC 4035 §3.1.3,
+ * RFC 5155 §7.2). */
+enum zone_denial {
+	ZONE_DENIAL_NONE,   /* not signed, or signed without a chain */
+	ZONE_DENIAL_NSEC,   /* NSEC at the apex */
+	ZONE_DENIAL_NSEC3,  /* an NSEC3PARAM at the apex names the chain */
 };
 
 /* One owner name and its RRsets, sorted by type. An empty non-terminal is
@@ -62,6 +76,12 @@ struct zone_version {
 	size_t rr_count;          /* RRs in all RRsets */
 	const struct zone_node *apex;
 	struct qp_trie tree;      /* lowercase names -> struct zone_node */
+
+	/* DNSSEC, derived from the apex by zone_version_index(). */
+	bool dnssec;              /* the apex SOA is signed */
+	enum zone_denial denial;
+	struct nsec3_params nsec3; /* the chain's parameters (NSEC3 only) */
+	struct qp_trie nsec3_tree; /* the NODE_NSEC3 nodes, also in tree */
 };
 
 /* The RRset of `type` at `node`, or NULL. For RRSIG, the first of the
@@ -111,6 +131,28 @@ void zone_lookup(const struct zone_version *v, const uint8_t *qname,
 /* The node of exactly `name` (any case), or NULL. */
 const struct zone_node *zone_get(const struct zone_version *v,
 				 const uint8_t *name);
+
+/* Sets a version's DNSSEC fields from its apex (after building or
+ * changing it). The NSEC3 tree is maintained by the builder and by
+ * zone_apply(). */
+void zone_version_index(struct zone_version *v);
+
+/* The node whose NSEC RR matches or covers `name` (RFC 4035 §3.1.3):
+ * the largest owner <= name in canonical order that has an NSEC RRset,
+ * or NULL. */
+const struct zone_node *zone_nsec_find(const struct zone_version *v,
+				       const uint8_t *name);
+
+/* The same, starting from a node (zone_lookup's `previous`). */
+const struct zone_node *zone_nsec_before(const struct zone_version *v,
+					 const struct zone_node *node);
+
+/* The NSEC3 node matching `name` (*exact set) or else covering it (RFC
+ * 5155 §1.3: the hash lies between its owner and its next hashed owner,
+ * the last one wrapping around), using the version's chain; NULL when
+ * the version has no NSEC3 chain. */
+const struct zone_node *zone_nsec3_find(const struct zone_version *v,
+					const uint8_t *name, bool *exact);
 
 /* Calls fn on every node in canonical order (RFC 4034 §6.1); stops and
  * returns fn's value when non-zero. */

@@ -58,7 +58,7 @@ checked in test_answers.py:
  OPT with a non-root owner               | FORMERR               | OPT accepted          | either
  UPDATE (opcode 5)                       | NOTIMP                | NOTAUTH (has DDNS)    | NOTIMP (RFC 2136 §3)
  opcodes 1,2,3,6,7,15                    | NOTIMP, QDCOUNT=0     | NOTIMP, question kept | NOTIMP
- CD=1 in a query                         | CD clear in reply     | CD clear in reply     | (not tested)
+ CD=1 in a query                         | CD clear in reply     | CD clear in reply     | CD copied (RFC 4035 §3.1.6; test_dnssec.py)
 
 Where they AGREE (and tandemd must too), notably: REFUSED for a name
 outside every zone carries, when the query has EDNS, the option EDE 20
