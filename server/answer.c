@@ -654,23 +654,19 @@ static const struct zone_node *target_node(const struct answer *a,
 	return lk.kind == ZONE_WILDCARD ? lk.node : NULL;
 }
 
-/* Writes one additional-section RRset with its RRSIGs when DNSSEC is on
- * (RFC 4035 §3.1.1), or neither. Returns 0 or ERR_SPACE. */
+/* Writes one additional-section RRset, and its RRSIGs when DNSSEC is on
+ * and they fit: RFC 4035 §3.1.1 lets the RRset stay without them there
+ * (without TC), as Knot keeps it. Returns 0 or ERR_SPACE. */
 static int put_additional(struct answer *a, const uint8_t *owner,
 			  const struct zone_node *node,
 			  const struct zone_rrset *set)
 {
-	struct msg_mark mark;
-	msg_writer_mark(&a->w, &mark);
 	if (put_rrset(a, MSG_ADDITIONAL, owner, set, set->ttl) < 0)
 		return ERR_SPACE;
 	const struct zone_rrset *sig =
 		a->dnssec ? zone_node_rrsig(node, set->type) : NULL;
-	if (sig != NULL &&
-	    put_rrset(a, MSG_ADDITIONAL, owner, sig, sig->ttl) < 0) {
-		msg_writer_rollback(&a->w, &mark);
-		return ERR_SPACE;
-	}
+	if (sig != NULL)
+		put_rrset(a, MSG_ADDITIONAL, owner, sig, sig->ttl);
 	return 0;
 }
 
