@@ -318,14 +318,10 @@ static void put_wildcard_proof(struct answer *a, const uint8_t *sname)
 {
 	const struct zone_lookup *lk = &a->lk;
 	if (a->zone->denial == ZONE_DENIAL_NSEC) {
-		const struct zone_node *cover =
-			zone_nsec_before(a->zone, lk->previous);
-		/* Asked for NSEC, the answer is the wildcard's own NSEC,
-		 * which covers the name already (its RRSIG's label count
-		 * tells the validator where it came from): Knot sends it
-		 * once. */
-		if (cover != lk->node || a->q.type != RRTYPE_NSEC)
-			put_proof(a, cover);
+		/* Also when the answer is the wildcard's own NSEC, asked
+		 * for by type (NSD does; Knot leaves it out): it is the
+		 * authority section that carries the proof. */
+		put_proof(a, zone_nsec_before(a->zone, lk->previous));
 	} else if (a->zone->denial == ZONE_DENIAL_NSEC3) {
 		int labels = dname_labels(sname);
 		int ce = dname_labels(lk->encloser->owner);
@@ -385,18 +381,19 @@ static enum step answer_rrsigs(struct answer *a, const struct zone_node *node,
 	return STEP_DONE;
 }
 
-/* Every RRSIG at the node. */
-static enum step answer_all_rrsigs(struct answer *a,
-				   const struct zone_node *node,
-				   const uint8_t *sname)
+/* The RRset answering ANY: RFC 8482 §4.1 lets one RRset be enough. Like
+ * Knot, the one with the lowest type (RRsets are sorted by type), but
+ * never RRSIG or NSEC, which come with the data when DO is set (Knot
+ * would answer a name holding only TLSA with its signatures alone; NSD
+ * answers the TLSA). */
+static const struct zone_rrset *any_rrset(const struct zone_node *node)
 {
 	for (uint16_t i = 0; i < node->nrrsets; i++) {
-		const struct zone_rrset *set = &node->rrsets[i];
-		if (set->type == RRTYPE_RRSIG &&
-		    !put_required(a, MSG_ANSWER, sname, set, set->ttl))
-			break;
+		uint16_t type = node->rrsets[i].type;
+		if (type != RRTYPE_RRSIG && type != RRTYPE_NSEC)
+			return &node->rrsets[i];
 	}
-	return STEP_DONE;
+	return node->nrrsets > 0 ? &node->rrsets[0] : NULL;
 }
 
 /* Answers from an existing node (exact match, or the wildcard that
@@ -430,18 +427,10 @@ static enum step answer_node(struct answer *a, const struct zone_node *node,
 		return st;
 	}
 	const struct zone_rrset *set = NULL;
-	if (qtype == RRTYPE_ANY) {
-		/* RFC 8482 §4.1: one RRset is enough. Like Knot, the one
-		 * with the lowest type (RRsets are sorted by type); when
-		 * that is RRSIG, all of them, which is one RRset on the
-		 * wire (RFC 4034 §3). */
-		if (node->nrrsets > 0)
-			set = &node->rrsets[0];
-		if (set != NULL && set->type == RRTYPE_RRSIG)
-			return answer_all_rrsigs(a, node, sname);
-	} else {
+	if (qtype == RRTYPE_ANY)
+		set = any_rrset(node);
+	else
 		set = zone_node_rrset(node, qtype);
-	}
 	if (set == NULL)
 		return STEP_NODATA;
 	if (!put_signed(a, MSG_ANSWER, sname, node, set, set->ttl))

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "dns/dname.h"
+#include "dns/nsec3.h"
 #include "dns/error.h"
 #include "dns/rrtype.h"
 #include "zonedb/load.h"
@@ -88,6 +89,10 @@ static struct zone_version *load_text(const char *origin, const char *text,
 	     "@ IN SOA ns1 host 1 3600 900 86400 60\n" \
 	     "@ IN NS ns1\n" \
 	     "ns1 IN A 192.0.2.1\n"
+
+#define HEAD_EXAMPLE "$ORIGIN example.\n$TTL 300\n" \
+	     "@ IN SOA ns1 host 1 3600 900 86400 60\n" \
+	     "@ IN NS ns1\nns1 IN A 192.0.2.1\n"
 
 static void lookup(const struct zone_version *v, const char *qname,
 		   struct zone_lookup *out)
@@ -678,6 +683,200 @@ START_TEST(zonedb_longest_match)
 }
 END_TEST
 
+
+/* ---- DNSSEC: NSEC and NSEC3 chains ---- */
+
+static size_t count_nsec3_flags(const struct zone_version *v)
+{
+	struct zone_iter it;
+	zone_iter_init(&it, v);
+	size_t n = 0;
+	const struct zone_node *node;
+	while ((node = zone_iter_next(&it)) != NULL)
+		if (node->flags & NODE_NSEC3)
+			n++;
+	return n;
+}
+
+/* The NSEC3 found for `qname` matches it or covers its hash. */
+static void assert_nsec3_proves(const struct zone_version *v, const char *qname,
+				bool want_exact)
+{
+	uint8_t q[DNAME_MAXLEN], owner[DNAME_MAXLEN];
+	name(q, qname);
+	bool exact;
+	const struct zone_node *n = zone_nsec3_find(v, q, &exact);
+	ck_assert_ptr_nonnull(n);
+	ck_assert_msg(exact == want_exact, "%s: exact %d", qname, exact);
+	ck_assert(n->flags & NODE_NSEC3);
+	ck_assert_int_gt(nsec3_owner(owner, &v->nsec3, q, v->apex_name), 0);
+	/* Hash labels compare like the hashes (base32hex keeps order). */
+	int c = memcmp(n->owner + 1, owner + 1, NSEC3_LABEL_LEN);
+	const struct zone_rrset *set = zone_node_rrset(n, RRTYPE_NSEC3);
+	size_t pos = 0;
+	uint16_t len;
+	const uint8_t *rdata = zone_rrset_next(set, &pos, &len);
+	uint8_t hlen;
+	const uint8_t *next = nsec3_next_hash(rdata, len, &hlen);
+	char next_label[NSEC3_LABEL_LEN];
+	ck_assert_uint_eq(nsec3_base32hex(next_label, next, hlen), NSEC3_LABEL_LEN);
+	int cn = memcmp(owner + 1, next_label, NSEC3_LABEL_LEN);
+	if (want_exact) {
+		ck_assert_int_eq(c, 0);
+	} else if (memcmp(n->owner + 1, next_label, NSEC3_LABEL_LEN) < 0) {
+		ck_assert_msg(c < 0 && cn < 0, "%s not covered", qname);
+	} else { /* the last NSEC3 wraps around to the first */
+		ck_assert_msg(c < 0 || cn < 0, "%s not covered", qname);
+	}
+}
+
+START_TEST(nsec3_chain)
+{
+	struct zone_version *v = load_data("example.", "signed-nsec3.zone");
+	ck_assert(v->dnssec);
+	ck_assert_int_eq(v->denial, ZONE_DENIAL_NSEC3);
+	ck_assert_uint_eq(v->nsec3.iterations, 3);
+	ck_assert_uint_eq(v->nsec3.salt_len, 2);
+	/* Nine NSEC3 owners: every name but the glue below the cut. */
+	ck_assert_uint_eq(qp_count(&v->nsec3_tree), 9);
+	ck_assert_uint_eq(count_nsec3_flags(v), 9);
+
+	/* An NSEC3 owner is not a name of the zone (RFC 5155 §7.2.9). */
+	struct zone_lookup l;
+	lookup(v, "35u2sm1ht0bc8qivkf68t0repdkb3mae.example.", &l);
+	ck_assert_int_eq(l.kind, ZONE_NXDOMAIN);
+	ck_assert(owner_is(l.encloser, "example."));
+	lookup(v, "x.35U2SM1HT0BC8QIVKF68T0REPDKB3MAE.example.", &l);
+	ck_assert_int_eq(l.kind, ZONE_NXDOMAIN);
+	ck_assert(owner_is(l.encloser, "example."));
+
+	static const char *exact[] = {"example.", "www.example.", "c.example.",
+				      "b.c.example.", "*.wild.example.",
+				      "sub.example."};
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		assert_nsec3_proves(v, exact[i], true);
+	static const char *covered[] = {"nx.example.", "a.example.",
+					"zzz.example.", "ns.sub.example.",
+					"0.example.", "x.www.example.",
+					"*.example.", "*.c.example."};
+	for (size_t i = 0; i < sizeof(covered) / sizeof(covered[0]); i++)
+		assert_nsec3_proves(v, covered[i], false);
+	zone_version_release(v);
+}
+END_TEST
+
+/* Removes the lines of `text` that start with `needle`. */
+static char *without_lines(const char *text, const char *needle)
+{
+	char *out = calloc(1, strlen(text) + 1);
+	const char *p = text;
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol ? (size_t)(eol - p) + 1 : strlen(p);
+		char line[4096];
+		snprintf(line, sizeof(line), "%.*s", (int)n, p);
+		if (strncmp(line, needle, strlen(needle)) != 0)
+			strcat(out, line);
+		p += n;
+	}
+	return out;
+}
+
+static char *read_data(const char *file)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", TEST_DATA_DIR, file);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	static char buf[65536];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+/* zone_apply keeps the NSEC3 tree equal to the NODE_NSEC3 nodes. */
+START_TEST(nsec3_chain_apply)
+{
+	/* ldns-nsec3-hash -t 3 -s 00ff www.example */
+	const char *www_hash = "dkfob91ul8ddkf9sqpm80n1tsefn6r08";
+	char *text = without_lines(read_data("signed-nsec3.zone"), www_hash);
+	struct log_capture log = { 0 };
+	struct zone_version *full = load_data("example.", "signed-nsec3.zone");
+	struct zone_version *cut = load_text("example.", text, &log);
+	free(text);
+	ck_assert_msg(cut != NULL, "%s", log.text);
+	ck_assert_uint_eq(qp_count(&cut->nsec3_tree), 8);
+
+	struct zone_diff d;
+	ck_assert_int_eq(zone_diff_compute(full, cut, &d), 0);
+	struct zone_version *applied = NULL;
+	ck_assert_int_eq(zone_apply(full, &d, capture, &log, &applied), 0);
+	zone_diff_free(&d);
+	ck_assert_uint_eq(qp_count(&applied->nsec3_tree), 8);
+	ck_assert_uint_eq(count_nsec3_flags(applied), 8);
+	/* www's NSEC3 is gone: the one before it is found instead. */
+	uint8_t www[DNAME_MAXLEN];
+	name(www, "www.example.");
+	bool exact;
+	const struct zone_node *n = zone_nsec3_find(applied, www, &exact);
+	ck_assert(!exact);
+	ck_assert(owner_is(n, "buob6obr7fecr6sml39bflnq38rd4tkt.example."));
+	assert_nsec3_proves(full, "www.example.", true);
+
+	ck_assert_int_eq(zone_diff_compute(applied, full, &d), 0);
+	struct zone_version *back = NULL;
+	ck_assert_int_eq(zone_apply(applied, &d, capture, &log, &back), 0);
+	zone_diff_free(&d);
+	ck_assert_uint_eq(qp_count(&back->nsec3_tree), 9);
+	assert_nsec3_proves(back, "www.example.", true);
+	assert_same(back, full);
+	assert_same_flags(back, full);
+	zone_version_release(applied);
+	zone_version_release(cut);
+	zone_version_release(full);
+	zone_version_release(back);
+}
+END_TEST
+
+static void assert_nsec_at(const struct zone_version *v, const char *qname,
+			   const char *owner)
+{
+	uint8_t q[DNAME_MAXLEN];
+	name(q, qname);
+	const struct zone_node *n = zone_nsec_find(v, q);
+	ck_assert_msg(owner_is(n, owner), "%s: NSEC not at %s", qname, owner);
+	ck_assert_ptr_nonnull(zone_node_rrset(n, RRTYPE_NSEC));
+}
+
+START_TEST(nsec_chain)
+{
+	struct zone_version *v = load_data("example.", "signed-nsec.zone");
+	ck_assert(v->dnssec);
+	ck_assert_int_eq(v->denial, ZONE_DENIAL_NSEC);
+	ck_assert_uint_eq(qp_count(&v->nsec3_tree), 0);
+	/* Canonical order: example, c, b.c, a.b.c, ns1, sub, ns.sub, wild,
+	 * *.wild, www; empty non-terminals and glue have no NSEC. */
+	assert_nsec_at(v, "example.", "example.");
+	assert_nsec_at(v, "b.c.example.", "example.");
+	assert_nsec_at(v, "c.example.", "example.");
+	assert_nsec_at(v, "a.b.c.example.", "a.b.c.example.");
+	assert_nsec_at(v, "zz.ns.sub.example.", "sub.example.");
+	assert_nsec_at(v, "wj.example.", "*.wild.example.");
+	assert_nsec_at(v, "x.example.", "www.example.");
+	assert_nsec_at(v, "zzz.example.", "www.example.");
+	assert_nsec_at(v, "wild.example.", "sub.example.");
+
+	struct log_capture log = { 0 };
+	struct zone_version *plain = load_text("example.", HEAD_EXAMPLE, &log);
+	ck_assert_msg(plain != NULL, "%s", log.text);
+	ck_assert(!plain->dnssec);
+	ck_assert_int_eq(plain->denial, ZONE_DENIAL_NONE);
+	zone_version_release(plain);
+	zone_version_release(v);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("zone");
@@ -696,6 +895,9 @@ int main(void)
 	tcase_add_test(tc, apply_strict);
 	tcase_add_test(tc, apply_shares_nodes);
 	tcase_add_test(tc, zonedb_longest_match);
+	tcase_add_test(tc, nsec3_chain);
+	tcase_add_test(tc, nsec3_chain_apply);
+	tcase_add_test(tc, nsec_chain);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
