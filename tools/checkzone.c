@@ -48,6 +48,24 @@ static void print_memory(void)
 		fclose(f);
 }
 
+/* One line on how the zone is signed, when it is. */
+static void print_dnssec(const struct zone_version *v)
+{
+	if (!v->dnssec)
+		return;
+	if (v->denial == ZONE_DENIAL_NSEC3) {
+		char salt[2 * sizeof(v->nsec3.salt) + 1] = "-";
+		for (unsigned i = 0; i < v->nsec3.salt_len; i++)
+			snprintf(salt + 2 * i, 3, "%02x", v->nsec3.salt[i]);
+		printf("dnssec: signed, NSEC3 (iterations %u, salt %s), "
+		       "%zu NSEC3 owners\n",
+		       v->nsec3.iterations, salt, qp_count(&v->nsec3_tree));
+	} else {
+		printf("dnssec: signed, %s\n",
+		       v->denial == ZONE_DENIAL_NSEC ? "NSEC" : "no NSEC chain");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	bool print = false, verbose = false;
@@ -100,6 +118,7 @@ int main(int argc, char **argv)
 		dname_to_str(name, sizeof(name), v->apex_name);
 		printf("zone %s: serial %u, %zu names, %zu RRs\n", name,
 		       v->serial, v->node_count, v->rr_count);
+		print_dnssec(v);
 		if (verbose) {
 			printf("load time: %.3f s\n",
 			       (double)(t1.tv_sec - t0.tv_sec) +

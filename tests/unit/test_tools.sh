@@ -1,7 +1,8 @@
 #!/bin/sh
-# test_tools.sh -- tandemctl and tandem-keygen run as programs.
+# test_tools.sh -- tandemctl, tandem-keygen and tandem-checkzone run as
+# programs.
 #
-#   sh test_tools.sh TANDEMCTL TANDEM-KEYGEN
+#   sh test_tools.sh TANDEMCTL TANDEM-KEYGEN TANDEM-CHECKZONE DATA-DIR
 #
 # tandemctl talks to a fake daemon (a few lines of Python on a UNIX socket)
 # that records the request and sends a canned answer. Every program runs
@@ -10,9 +11,13 @@
 
 CTL=$1
 KEYGEN=$2
+CHECKZONE=$3
+DATA=$4
 PY=/usr/bin/python3
-if [ ! -x "$CTL" ] || [ ! -x "$KEYGEN" ]; then
-	echo "usage: sh test_tools.sh TANDEMCTL TANDEM-KEYGEN" >&2
+if [ ! -x "$CTL" ] || [ ! -x "$KEYGEN" ] || [ ! -x "$CHECKZONE" ] ||
+	[ ! -d "$DATA" ]; then
+	echo "usage: sh test_tools.sh TANDEMCTL TANDEM-KEYGEN" \
+		"TANDEM-CHECKZONE DATA-DIR" >&2
 	exit 2
 fi
 
@@ -260,6 +265,25 @@ check "ctl: an argument with a newline -> exit 2" \
 run "$CTL" -s "$tmp/x" status "$(printf '%05000d' 0)"
 check "ctl: request over the limit -> exit 2" \
 	'[ "$rc" = 2 ] && err_has "longer than"'
+
+# ---- tandem-checkzone ----------------------------------------------------
+
+run "$CHECKZONE" example.com "$DATA/example.com.zone"
+check "checkzone: a good zone -> exit 0 and the summary" \
+	'[ "$rc" = 0 ] && out_is "zone example.com.: serial 2024010101, 38 names, 47 RRs"'
+run "$CHECKZONE" example. "$DATA/signed-nsec3.zone"
+check "checkzone: NSEC3-signed zone" \
+	'[ "$rc" = 0 ] && [ "$(sed -n 2p "$tmp/out")" = "dnssec: signed, NSEC3 (iterations 3, salt 00ff), 9 NSEC3 owners" ]'
+run "$CHECKZONE" example. "$DATA/signed-nsec.zone"
+check "checkzone: NSEC-signed zone" \
+	'[ "$rc" = 0 ] && [ "$(sed -n 2p "$tmp/out")" = "dnssec: signed, NSEC" ]'
+printf '$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nwww CNAME a\nwww A 192.0.2.1\n' \
+	>"$tmp/bad.zone"
+run "$CHECKZONE" bad.example "$tmp/bad.zone"
+check "checkzone: CNAME and other data -> exit 1 with file:line" \
+	'[ "$rc" = 1 ] && err_has "$tmp/bad.zone:4" && err_has "CNAME and other data"'
+run "$CHECKZONE" example.com "$tmp/missing.zone"
+check "checkzone: missing file -> exit 1" '[ "$rc" = 1 ] && [ -s "$tmp/err" ]'
 
 echo "tools: $passed passed, $failed failed"
 [ "$failed" = 0 ]
