@@ -239,6 +239,15 @@ class SignedZone:
             self.write_anchor()
         return out
 
+    def copy_to(self, workdir):
+        """The same zone (same keys, source, serial and extra lines) with
+        its files in workdir, signed there: a copy a test may re-sign."""
+        os.makedirs(str(workdir), exist_ok=True)
+        other = SignedZone(self.variant, self.apex, self.source, self.keys,
+                           str(workdir), self.serial, self.extra)
+        other.sign()
+        return other
+
     def zone(self):
         """The signed zone, parsed by dnspython (absolute names)."""
         return dns.zone.from_file(self.path, self.apex, relativize=False,
@@ -342,22 +351,23 @@ def expired_copy(zone, out_path):
     return str(out_path)
 
 
-def tampered_copy(zone, out_path, owner, rdtype):
-    """A copy of the signed zone in which the RRSIG covering (owner,
-    rdtype) has one signature octet changed (bogus)."""
-    owner = dns.name.from_text(owner, dns.name.from_text(zone.apex))
+def tampered_copy(zone, out_path, targets):
+    """A copy of the signed zone in which every RRSIG covering one of
+    targets [(owner relative to the apex, type)] has one signature octet
+    changed (bogus)."""
     z = zone.zone()
-    node = z.find_node(owner)
-    rrsigs = node.find_rdataset(dns.rdataclass.IN, dns.rdatatype.RRSIG,
-                                dns.rdatatype.from_text(rdtype))
-    assert len(rrsigs) >= 1
-    old = rrsigs[0]
-    sig = bytearray(old.signature)
-    sig[10] ^= 0x5a
-    new = old.replace(signature=bytes(sig))
-    ttl = rrsigs.ttl
-    rrsigs.remove(old)
-    rrsigs.add(new, ttl)
+    for owner, rdtype in targets:
+        name = dns.name.from_text(owner, dns.name.from_text(zone.apex))
+        node = z.find_node(name)
+        rrsigs = node.find_rdataset(dns.rdataclass.IN, dns.rdatatype.RRSIG,
+                                    dns.rdatatype.from_text(rdtype))
+        assert len(rrsigs) >= 1, (owner, rdtype)
+        ttl = rrsigs.ttl
+        for old in list(rrsigs):
+            sig = bytearray(old.signature)
+            sig[10] ^= 0x5a
+            rrsigs.remove(old)
+            rrsigs.add(old.replace(signature=bytes(sig)), ttl)
     z.to_file(str(out_path), relativize=False)
     return str(out_path)
 
