@@ -346,12 +346,14 @@ static const char *rdata_name(const struct rr *x, size_t skip)
 START_TEST(exact_answer)
 {
 	struct response r;
-	struct query_opts o = {.flags = MSG_FLAG_RD | MSG_FLAG_CD};
+	struct query_opts o = {.flags = MSG_FLAG_RD | MSG_FLAG_CD |
+					 MSG_FLAG_AD};
 	ask("www.example.com.", RRTYPE_A, &o, ANSWER_UDP, &r);
 	ck_assert_uint_eq(rcode(&r), RCODE_NOERROR);
 	ck_assert(aa(&r));
 	ck_assert(r.h.flags & MSG_FLAG_RD);    /* copied */
-	ck_assert(!(r.h.flags & MSG_FLAG_CD)); /* as NSD and Knot */
+	ck_assert(r.h.flags & MSG_FLAG_CD);    /* copied, RFC 4035 §3.1.6 */
+	ck_assert(!(r.h.flags & MSG_FLAG_AD)); /* we do not validate */
 	ck_assert_int_eq(r.h.count[MSG_ANSWER], 1);
 	ck_assert_int_eq(r.h.count[MSG_AUTHORITY], 0);
 	ck_assert_int_eq(r.h.count[MSG_ADDITIONAL], 0);
