@@ -44,6 +44,7 @@ And where an RFC says otherwise than both (RFC_OVERRIDES):
 """
 
 import base64
+import collections
 import concurrent.futures
 import multiprocessing
 import os
@@ -55,6 +56,7 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.rdataclass
+import dns.rcode
 import dns.rdatatype
 import dns.rrset
 import dns.zone
@@ -62,6 +64,7 @@ import pytest
 
 import dnsclient
 import dnssec_zones
+import replication
 import servers
 from test_differential import (KnownDifference, _and, _names, _qtype,
                                _targets)
@@ -76,7 +79,10 @@ def signed(tmp_path_factory):
     if missing:
         pytest.skip("signing tools missing: %s (ldnsutils, bind9-utils)"
                     % ", ".join(missing))
-    return dnssec_zones.build(str(tmp_path_factory.mktemp("dnssec-zones")))
+    zones = dnssec_zones.build(str(tmp_path_factory.mktemp("dnssec-zones")))
+    APEXES.clear()
+    APEXES.update(_apexes(zones))
+    return zones
 
 
 def all_zones(signed):
@@ -221,6 +227,21 @@ def _zone_names(z):
     return owners, hashed, sorted(ents)
 
 
+def zone_queries(zone, add):
+    """add(qname, qtype) for every owner, empty non-terminal and NSEC3
+    owner name of one signed zone."""
+    owners, hashed, ents = _zone_names(zone.zone())
+    for owner, types in owners.items():
+        for t in types + TYPES:
+            add(owner, t)
+    for ent in ents:
+        for t in TYPES:
+            add(ent, t)
+    for i, h in enumerate(hashed):
+        for t in HASHED_TYPES[:None if i < HASHED_FULL else 2]:
+            add(h, t)
+
+
 def variant_queries(s):
     """(qname, qtype) of one variant's parent and child zones."""
     out = []
@@ -232,16 +253,7 @@ def variant_queries(s):
             out.append((qname, qtype))
 
     for zone in (s.parent, s.child):
-        owners, hashed, ents = _zone_names(zone.zone())
-        for owner, types in owners.items():
-            for t in types + TYPES:
-                add(owner, t)
-        for ent in ents:
-            for t in TYPES:
-                add(ent, t)
-        for i, h in enumerate(hashed):
-            for t in HASHED_TYPES[:None if i < HASHED_FULL else 2]:
-                add(h, t)
+        zone_queries(zone, add)
     for rel in EXTRA_NAMES:
         for t in TYPES:
             add("%s.%s." % (rel, s.parent.apex), t)
@@ -577,8 +589,6 @@ _CACHE = {}
 def peer_results(signed, peers):
     key = id(signed)
     if key not in _CACHE:
-        APEXES.clear()
-        APEXES.update(_apexes(signed))
         cases = make_cases(signed)
         _CACHE[key] = (cases, run_parallel([peers["nsd"], peers["knot"]],
                                            cases))
@@ -1043,3 +1053,379 @@ def test_validator_catches_bogus(signed, tmp_path):
         assert why and "does not validate" in why, why
     finally:
         srv.stop(check=True)
+
+
+# ---------------------------------------------------------------------------
+# Truncation: EDNS payload 512 with DO (RFC 4035 §3.1.1, RFC 9471 §3)
+
+TRUNC_PAYLOAD = 512
+TRUNC_CASES = [("fat", "TXT"), ("nx", "A"), ("a.b.c.nx", "AAAA"),
+               ("@", "MX"), ("@", "NS"), ("@", "DNSKEY"),
+               ("x.insecure", "A"), ("x.secure", "A"), ("kid", "DS"),
+               ("foo.wild", "MX"), ("foo.wild", "TXT"), ("www.dn", "A"),
+               ("multi", "ANY")]
+
+# Problems the peers have (allowed for them, not for tandemd):
+TRUNCATION_PEER_QUIRKS = {
+    # Knot writes a section's RRSIGs after its RRsets, so a TC answer
+    # keeps RRsets whose RRSIGs were cut (fat TXT: the TXT RRset without
+    # its RRSIG; NSEC3 NXDOMAIN: NSEC3s without RRSIGs).  TC is set, so it
+    # is not wrong (RFC 4035 §3.1.1), but tandemd must not.
+    ("knot", "rrsig-split-on-tc"),
+    # NSD keeps only one of the two glue RRsets of ns1.insecure (A, not
+    # AAAA) at 512 octets and clears TC; RFC 9471 §3: in-domain glue
+    # that does not fit MUST set TC (Knot does).
+    ("nsd", "glue-missing-without-tc"),
+}
+
+
+def _rrsets(rrs):
+    """{(owner lowercase, type): [RRs]} and {(owner, covered): [RRSIGs]}
+    of a section (summary tuples)."""
+    data, sigs = {}, {}
+    for rr in rrs:
+        if rr[2] == "RRSIG":
+            sigs.setdefault((rr[0].lower(), _covers(rr)), []).append(rr)
+        else:
+            data.setdefault((rr[0].lower(), rr[2]), []).append(rr)
+    return data, sigs
+
+
+def truncation_problems(small, full, wire_len):
+    """Problem codes of a reply (summary) to a 512-octet DO query,
+    compared with the full answer over TCP."""
+    out = []
+    if wire_len > TRUNC_PAYLOAD:
+        out.append("oversize (%d octets)" % wire_len)
+    tc = "TC" in small["flags"]
+    for sec in ("answer", "authority", "additional"):
+        data, sigs = _rrsets(small[sec])
+        fdata, fsigs = _rrsets(full[sec])
+        for key, rrs in data.items():
+            if sorted(rrs) != sorted(fdata.get(key, [])):
+                out.append("partial or foreign RRset %s %s in %s" % (
+                    key[0], key[1], sec))
+            want = sorted(fsigs.get(key, []))
+            if sec != "additional" and sorted(sigs.get(key, [])) != want:
+                out.append("rrsig-split-on-tc" if tc else
+                           "RRset without its RRSIGs, TC clear")
+        for key in sigs:
+            if key not in data and sec != "answer":
+                out.append("RRSIG %s %s without its RRset in %s" % (
+                    key[0], key[1], sec))
+    if not tc:
+        for sec in ("answer", "authority"):
+            if small[sec] != full[sec]:
+                out.append("%s differs from the full answer, TC clear" % sec)
+        if not set(small["additional"]) <= set(full["additional"]):
+            out.append("additional not a subset of the full answer's")
+        # RFC 9471: in-domain glue of a referral must all be there
+        referral = "AA" not in small["flags"] and not small["answer"]
+        if referral:
+            cuts = {rr[0].lower() for rr in full["authority"]
+                    if rr[2] == "NS"}
+            glue = {rr for rr in full["additional"]
+                    if rr[2] in ("A", "AAAA") and
+                    any(rr[0].lower().endswith("." + c) for c in cuts)}
+            if not glue <= set(small["additional"]):
+                out.append("glue-missing-without-tc")
+    return sorted(set(out))
+
+
+def trunc_query(srv, qname, qtype, **kw):
+    r = srv.query(qname, qtype, edns=0, do=True, **kw)
+    if r.wire is None:
+        r = srv.query(qname, qtype, edns=0, do=True, **kw)
+    return r
+
+
+def truncation_run(srv, zone):
+    """{(qname, qtype): (small summary, full summary, wire length)}"""
+    out = {}
+    for rel, qtype in TRUNC_CASES:
+        qname = zone.apex + "." if rel == "@" else "%s.%s." % (rel,
+                                                               zone.apex)
+        small = trunc_query(srv, qname, qtype, payload=TRUNC_PAYLOAD)
+        full = trunc_query(srv, qname, qtype, payload=4096, tcp=True)
+        assert small.msg is not None and full.msg is not None, \
+            "%s: no reply to %s %s" % (srv.name, qname, qtype)
+        small_s, full_s = (dnsclient.summarize(small),
+                           dnsclient.summarize(full))
+        if srv.name == "nsd":
+            # without the apex NS NSD adds (nsd-authority-ns)
+            small_s = nsd_minimal(small_s, qname)[0]
+            full_s = nsd_minimal(full_s, qname)[0]
+        out[(qname, qtype)] = (small_s, full_s, len(small.wire))
+    srv.check_alive()
+    return out
+
+
+def expected_tc(nsd_small, knot_small, full):
+    """The TC flag tandemd must set: the peers' when they agree; for a
+    referral where they differ, Knot's (RFC 9471 §3, see
+    TRUNCATION_PEER_QUIRKS); None when unexplained."""
+    n, k = "TC" in nsd_small["flags"], "TC" in knot_small["flags"]
+    if n == k:
+        return n
+    if "AA" not in full["flags"] and not full["answer"]:
+        return k
+    return None
+
+
+def _fat_checks(srv, zone):
+    """The RRset 'fat' fits in 512 octets without its RRSIG: no TC and the
+    whole RRset without DO (EDNS 512, and no EDNS at all), and the
+    signature alone (64 octets) would not fit beside it."""
+    problems = []
+    qname = "fat.%s." % zone.apex
+    for opts in (dict(edns=0, payload=512, do=False), dict(edns=None)):
+        r = srv.query(qname, "TXT", **opts)
+        s = dnsclient.summarize(r)
+        if isinstance(s, str) or "TC" in s["flags"] or \
+                len([rr for rr in s["answer"] if rr[2] == "TXT"]) != 4 or \
+                any(rr[2] == "RRSIG" for rr in s["answer"]):
+            problems.append("fat TXT without DO (%s): %s" % (
+                opts, dnsclient.format_summary(s)))
+        elif len(r.wire) + 64 <= TRUNC_PAYLOAD:
+            problems.append("fat TXT is too small to test truncation "
+                            "(%d octets)" % len(r.wire))
+    return problems
+
+
+@pytest.mark.parametrize("variant", VARIANT_NAMES)
+def test_truncation_peers(signed, dnssec_peers, variant):
+    """NSD and Knot at 512 octets with DO: every problem is one of
+    TRUNCATION_PEER_QUIRKS, and their TC flags agree except where
+    expected_tc explains it.  (Proves the checks tandemd gets.)"""
+    zone = signed[variant].parent
+    res = {who: truncation_run(dnssec_peers[who], zone)
+           for who in ("nsd", "knot")}
+    problems = []
+    for who in ("nsd", "knot"):
+        problems += ["%s: %s" % (who, p)
+                     for p in _fat_checks(dnssec_peers[who], zone)]
+        for q, (small, full, n) in res[who].items():
+            for p in truncation_problems(small, full, n):
+                if (who, p) not in TRUNCATION_PEER_QUIRKS:
+                    problems.append("%s %s %s: %s" % (who, q[0], q[1], p))
+    for q in res["nsd"]:
+        if expected_tc(res["nsd"][q][0], res["knot"][q][0],
+                       res["knot"][q][1]) is None:
+            problems.append("%s %s: NSD and Knot disagree on TC" % q)
+    fat = ("fat.%s." % zone.apex, "TXT")
+    for who in ("nsd", "knot"):
+        assert "TC" in res[who][fat][0]["flags"], (who, res[who][fat])
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("variant", VARIANT_NAMES)
+def test_truncation_tandemd(signed, dnssec_peers, dnssec_tandemd, variant):
+    """tandemd at 512 octets with DO: TC exactly where the reference sets
+    it; a TC answer never holds an RRset without its RRSIGs (fat TXT: TC,
+    no TXT without RRSIG TXT) nor a partial RRset; without TC, answer and
+    authority are complete, the additional section a subset of complete
+    RRsets and all in-domain glue of a referral."""
+    zone = signed[variant].parent
+    ref = {who: truncation_run(dnssec_peers[who], zone)
+           for who in ("nsd", "knot")}
+    mine = truncation_run(dnssec_tandemd, zone)
+    problems = _fat_checks(dnssec_tandemd, zone)
+    for q, (small, full, n) in mine.items():
+        for p in truncation_problems(small, full, n):
+            problems.append("%s %s: %s\n%s" % (q[0], q[1], p,
+                                               dnsclient.format_summary(
+                                                   small)))
+        want = expected_tc(ref["nsd"][q][0], ref["knot"][q][0],
+                           ref["knot"][q][1])
+        if want is not None and want != ("TC" in small["flags"]):
+            problems.append("%s %s: TC %s, the reference %s\n%s" % (
+                q[0], q[1], "set" if not want else "clear",
+                "sets it" if want else "does not", dnsclient.format_summary(
+                    small)))
+        # TC or not, the full answers (TCP) must be the reference's too
+        # (test_dnssec_tandemd_vs_reference covers them in detail)
+    fat = ("fat.%s." % zone.apex, "TXT")
+    small = mine[fat][0]
+    assert "TC" in small["flags"], dnsclient.format_summary(small)
+    assert not problems, "%d problems:\n%s" % (len(problems),
+                                              "\n".join(problems[:12]))
+
+
+# ---------------------------------------------------------------------------
+# Transfers: AXFR carries every DNSSEC record; IXFR of a re-signed zone
+
+XFR_TIMERS = {"refresh-min": 1, "retry-min": 1, "expire-min": 1}
+RESIGN_INCEPTION = "20240201000000"
+
+
+@pytest.fixture
+def started():
+    """Servers to stop (checked) at teardown, last started first."""
+    lst = []
+    yield lst
+    _stop_all(list(reversed(lst)))
+
+
+def axfr_rrs(port, apex):
+    """The zone by AXFR as a sorted list of replication.rr_key tuples
+    (a multiset: a duplicated RR shows), without the closing SOA."""
+    rcode, msgs, rrs = replication.transfer(port, apex, "AXFR")
+    assert rcode == dns.rcode.NOERROR, "AXFR %s: %s" % (
+        apex, dns.rcode.to_text(rcode))
+    return sorted(replication.rr_key(*rr) for rr in rrs[:-1])
+
+
+def file_rrs(zone):
+    return sorted(dnssec_zones.rrs_of_file(zone.path, zone.apex))
+
+
+def _type_counts(rrs):
+    out = {}
+    for rr in rrs:
+        out[rr[3]] = out.get(rr[3], 0) + 1
+    return out
+
+
+def _multiset_diff(a, b, limit=8):
+    ca, cb = collections.Counter(a), collections.Counter(b)
+    return "only in the first (%d): %s\nonly in the second (%d): %s" % (
+        sum((ca - cb).values()), sorted((ca - cb).elements())[:limit],
+        sum((cb - ca).values()), sorted((cb - ca).elements())[:limit])
+
+
+def apply_ixfr(old, rrs, apex):
+    """Apply an incremental IXFR answer (RRs in order) to old (a list of
+    rr_key tuples): the new zone as a sorted list.  AssertionError when
+    a deletion removes what is not there."""
+    zname = dns.name.from_text(apex)
+    cur = collections.Counter(old)
+    adding = None
+    for rr in rrs[1:-1]:
+        k = replication.rr_key(*rr)
+        if rr[3] == dns.rdatatype.SOA and rr[0] == zname:
+            adding = adding is False    # alternates: delete, add, ...
+        if adding:
+            cur[k] += 1
+        else:
+            assert cur[k] > 0, "IXFR deletes %s, which is not in the " \
+                               "old zone" % (k,)
+            cur[k] -= 1
+    return sorted(cur.elements())
+
+
+def test_axfr_equals_signed_file(signed, tmp_path, build_dir, need,
+                                 started):
+    """AXFR from tandemd of every signed zone (parent and child, six
+    signing variants) is exactly the signed zone file: every RRSIG,
+    NSEC, NSEC3, NSEC3PARAM and DNSKEY, as a multiset."""
+    need("axfr_out")
+    zones = [z for s in signed.values() for z in (s.parent, s.child)]
+    t = replication.TandemdNode(
+        tmp_path / "t", build_dir,
+        [replication.ZoneConf(z.apex, "primary", file=z.path,
+                              allow_transfer=[replication.Acl(None)])
+         for z in zones])
+    t.start()
+    started.append(t)
+    problems = []
+    for z in zones:
+        want = file_rrs(z)
+        got = axfr_rrs(t.port, z.apex)
+        if got != want:
+            problems.append("%s: AXFR differs from the file (types in "
+                            "file %s, in AXFR %s)\n%s" % (
+                                z.apex, _type_counts(want),
+                                _type_counts(got), _multiset_diff(want, got)))
+        counts = _type_counts(got)
+        for rdtype in ("RRSIG", "DNSKEY", "NSEC3PARAM" if
+                       z.variant.nsec3 else "NSEC",
+                       "NSEC3" if z.variant.nsec3 else "NSEC"):
+            if not counts.get(rdtype):
+                problems.append("%s: no %s in the AXFR" % (z.apex, rdtype))
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("variant", ["nsec", "nsec3", "boptout"])
+def test_ixfr_resigned(signed, tmp_path, build_dir, need, started, variant):
+    """tandemd primary of a signed zone; the zone is re-signed (serial
+    2, new inception: every RRSIG changes; one name added, so the NSEC /
+    NSEC3 chain changes) and reloaded: IXFR from serial 1 is incremental
+    and turns the old AXFR into the new one; a tandemd secondary gets
+    serial 2 and answers DO queries exactly as the primary, with the new
+    signatures."""
+    need("axfr_out", "ixfr_out", "xfr_in")
+    zone = signed[variant].parent.copy_to(tmp_path / "zone")
+    apex = zone.apex
+    pport, sport = servers.free_port(), servers.free_port()
+    prim = replication.TandemdNode(
+        tmp_path / "p", build_dir,
+        [replication.ZoneConf(apex, "primary", file=zone.path,
+                              allow_transfer=[replication.Acl(None)],
+                              notify=[replication.Remote(sport)])],
+        port=pport)
+    sec = replication.TandemdNode(
+        tmp_path / "s", build_dir,
+        [replication.ZoneConf(apex, "secondary",
+                              primaries=[replication.Remote(pport)],
+                              allow_notify=[replication.Acl(None)],
+                              allow_transfer=[replication.Acl(None)])],
+        port=sport, timers=XFR_TIMERS)
+    prim.start()
+    started.append(prim)
+    sec.start()
+    started.append(sec)
+    replication.wait_serial(sec, apex, 1, timeout=10)
+    old = axfr_rrs(pport, apex)
+    assert old == file_rrs(zone), _multiset_diff(old, file_rrs(zone))
+    assert axfr_rrs(sport, apex) == old
+
+    before = os.stat(zone.path).st_mtime
+    zone.sign(serial=2, inception=RESIGN_INCEPTION,
+              extra=zone.extra + 'added IN TXT "new in serial 2"\n')
+    os.utime(zone.path, (before + 2, before + 2))   # a visible change
+    prim.reload(apex)
+    replication.wait_serial(prim, apex, 2, timeout=10)
+    new = axfr_rrs(pport, apex)
+    assert new == file_rrs(zone), _multiset_diff(new, file_rrs(zone))
+
+    rcode, msgs, rrs = replication.transfer(pport, apex, "IXFR", serial=1)
+    assert rcode == dns.rcode.NOERROR
+    assert replication.ixfr_is_incremental(rrs, apex), \
+        "IXFR from 1 is not incremental: %s" % [str(r[0]) for r in rrs[:3]]
+    got = apply_ixfr(old, rrs, apex)
+    assert got == new, "old AXFR + IXFR != new AXFR\n" + \
+        _multiset_diff(got, new)
+    old_sigs = {rr for rr in old if rr[3] == "RRSIG"}
+    assert not old_sigs & set(new), "RRSIGs of serial 1 still in serial 2"
+
+    replication.wait_serial(sec, apex, 2, timeout=10)
+    sec_rrs = axfr_rrs(sport, apex)
+    assert sec_rrs == new, _multiset_diff(sec_rrs, new)
+    print("secondary took serial 2 by %s" % (
+        "IXFR" if "IXFR" in sec.log_text() else "AXFR (no IXFR in its log)"))
+
+    queries = []
+    zone_queries(zone, lambda q, t: queries.append(Case(q, t, "do",
+                                                        variant)))
+    for rel in ("nx", "foo.wild", "x.insecure", "x.secure", "added"):
+        for t in ("A", "TXT", "DS"):
+            queries.append(Case("%s.%s." % (rel, apex), t, "do", variant))
+    a = _run_chunk(pport, queries)
+    b = _run_chunk(sport, queries)
+    diffs = [(c, x, y) for c, x, y in zip(queries, a, b) if x != y]
+    assert not diffs, "%d DO answers differ between primary and " \
+        "secondary, e.g. %s\n primary:\n%s\n secondary:\n%s" % (
+            len(diffs), describe(diffs[0][0]),
+            dnsclient.format_summary(diffs[0][1]),
+            dnsclient.format_summary(diffs[0][2]))
+    # real content: the new signatures are served, with DO
+    for srv in (prim, sec):
+        r = srv.query("added." + apex, "TXT", edns=0, do=True)
+        sigs = [rr for rr in dnsclient.summarize(r)["answer"]
+                if rr[2] == "RRSIG" and _covers(rr) == "TXT"]
+        assert sigs and RESIGN_INCEPTION in sigs[0][4], \
+            "%s: added TXT without its new RRSIG:\n%s" % (srv.name, r)
+    nsigs = sum(1 for s in a if not isinstance(s, str)
+                for rr in s["answer"] + s["authority"] if rr[2] == "RRSIG")
+    assert nsigs > len(queries), "too few RRSIGs in the DO answers (%d)" \
+        % nsigs
