@@ -264,8 +264,8 @@ class SignedZone:
 
     def ds_texts(self):
         """DS RRs (text, owner apex.) of the KSK, SHA-256."""
-        ds = dns.dnssec.make_ds(dns.name.from_text(self.apex), self.ksk_dnskey(),
-                                "SHA256")
+        ds = dns.dnssec.make_ds(dns.name.from_text(self.apex),
+                                self.ksk_dnskey(), "SHA256")
         return ["%s. 3600 IN DS %s" % (self.apex, ds.to_text())]
 
     def anchor_text(self):
