@@ -484,7 +484,10 @@ static enum step solve_name(struct answer *a, const uint8_t *sname,
 			    const uint8_t **next, const struct zone_node **cut)
 {
 	struct zone_lookup *lk = &a->lk;
-	zone_lookup(a->zone, sname, lk);
+	/* find_zone() made the key of the query name already. */
+	if (sname != a->q.name)
+		zone_key_init(&a->scratch->key, sname);
+	zone_lookup_key(a->zone, &a->scratch->key, lk);
 	switch (lk->kind) {
 	case ZONE_FOUND:
 	case ZONE_WILDCARD:
@@ -763,13 +766,15 @@ static const struct zonedb_entry *find_zone(const struct answer *a)
 	const struct zonedb *db = rcu_dereference(a->conf->zonedb);
 	if (db == NULL)
 		return NULL;
-	if (a->q.type == RRTYPE_DS && a->q.name[0] != 0) {
+	struct zone_key *k = &a->scratch->key;
+	zone_key_init(k, a->q.name);
+	if (a->q.type == RRTYPE_DS && k->labels > 0) {
 		const struct zonedb_entry *e =
-		    zonedb_find(db, dname_parent(a->q.name));
+		    zonedb_find_key(db, k, k->labels - 1);
 		if (e != NULL)
 			return e;
 	}
-	return zonedb_find(db, a->q.name);
+	return zonedb_find_key(db, k, k->labels);
 }
 
 static void answer_internet(struct answer *a)

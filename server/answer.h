@@ -47,6 +47,7 @@ enum answer_transport {
  * rdata of records read from the query, and the names DNAME rewrites
  * produce. */
 struct answer_scratch {
+	struct zone_key key; /* of the name being looked up */
 	uint8_t rdata[MSG_RDATA_MAX];
 	uint8_t synth[ANSWER_MAX_CHAIN + 1][DNAME_MAXLEN];
 };

@@ -32,9 +32,11 @@ static void *builder_alloc(struct zone_builder *b, size_t size)
 	return arena_alloc(&b->arena, size, ARENA_CHUNK);
 }
 
-static size_t draft_key(const void *leaf, uint8_t buf[QP_MAXKEY])
+static const uint8_t *draft_key(const void *leaf, uint8_t buf[QP_MAXKEY],
+				size_t *len)
 {
-	return node_key(((const struct node_draft *)leaf)->owner, buf);
+	*len = node_key(((const struct node_draft *)leaf)->owner, buf);
+	return buf;
 }
 
 static void draft_ref(void *leaf)

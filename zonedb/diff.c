@@ -209,9 +209,11 @@ struct apply_draft {
 	const struct zone_node *old;   /* node in the base, or NULL */
 };
 
-static size_t apply_key(const void *leaf, uint8_t buf[QP_MAXKEY])
+static const uint8_t *apply_key(const void *leaf, uint8_t buf[QP_MAXKEY],
+				size_t *len)
 {
-	return node_key(((const struct apply_draft *)leaf)->owner, buf);
+	*len = node_key(((const struct apply_draft *)leaf)->owner, buf);
+	return buf;
 }
 
 static void apply_noop(void *leaf)

@@ -41,6 +41,33 @@ static size_t make_key(const uint8_t *name, uint8_t key[QP_MAXKEY], bool fold)
 	return pos;
 }
 
+size_t node_key_ends(const uint8_t *name, uint8_t key[QP_MAXKEY],
+		     uint16_t ends[DNAME_MAXLABELS + 1], int *nlabels)
+{
+	const uint8_t *labels[DNAME_MAXLABELS];
+	int n = 0;
+	for (const uint8_t *p = name; *p != 0; p += *p + 1)
+		labels[n++] = p;
+	*nlabels = n;
+	size_t pos = 0;
+	ends[0] = 0;
+	for (int k = 1; n > 0; k++) {
+		const uint8_t *label = labels[--n];
+		for (uint8_t i = 1; i <= label[0]; i++) {
+			uint8_t c = lower_octet(label[i]);
+			if (c < 2) {
+				key[pos++] = 1;
+				key[pos++] = (uint8_t)(c + 1);
+			} else {
+				key[pos++] = c;
+			}
+		}
+		key[pos++] = 0;
+		ends[k] = (uint16_t)pos;
+	}
+	return pos;
+}
+
 size_t node_key(const uint8_t *name, uint8_t key[QP_MAXKEY])
 {
 	return make_key(name, key, false);
@@ -222,8 +249,10 @@ struct zone_node *node_freeze(const struct node_draft *d)
 		qsort(sorted, nsets, sizeof(*sorted), set_cmp);
 	}
 
+	uint8_t key[QP_MAXKEY];
+	size_t key_len = node_key(d->owner, key);
 	size_t size = sizeof(struct zone_node) + nsets * sizeof(struct zone_rrset) +
-		      owner_len + rdata_size;
+		      owner_len + key_len + rdata_size;
 	uint8_t *mem = malloc(size);
 	if (mem == NULL) {
 		free(sorted);
@@ -232,9 +261,12 @@ struct zone_node *node_freeze(const struct node_draft *d)
 	struct zone_node *n = (struct zone_node *)mem;
 	struct zone_rrset *sets = (struct zone_rrset *)(mem + sizeof(*n));
 	uint8_t *owner = (uint8_t *)(sets + nsets);
-	uint8_t *data = owner + owner_len;
+	uint8_t *data = owner + owner_len + key_len;
 	memcpy(owner, d->owner, owner_len);
+	memcpy(owner + owner_len, key, key_len);
 	n->refs = 1;
+	n->owner_len = (uint8_t)owner_len;
+	n->key_len = (uint16_t)key_len;
 	n->flags = d->flags;
 	n->nrrsets = (uint16_t)nsets;
 	n->owner = owner;
@@ -271,7 +303,7 @@ struct zone_node *node_freeze(const struct node_draft *d)
 static size_t node_size(const struct zone_node *n)
 {
 	size_t size = sizeof(*n) + n->nrrsets * sizeof(struct zone_rrset) +
-		      dname_len(n->owner);
+		      n->owner_len + n->key_len;
 	for (uint16_t i = 0; i < n->nrrsets; i++)
 		size += n->rrsets[i].size;
 	return size;
@@ -308,9 +340,13 @@ void node_unref(const struct zone_node *n)
 		free((void *)n);
 }
 
-static size_t qp_node_key(const void *leaf, uint8_t buf[QP_MAXKEY])
+static const uint8_t *qp_node_key(const void *leaf, uint8_t buf[QP_MAXKEY],
+				  size_t *len)
 {
-	return node_key(((const struct zone_node *)leaf)->owner, buf);
+	const struct zone_node *n = leaf;
+	(void)buf;
+	*len = n->key_len;
+	return n->owner + n->owner_len;
 }
 
 static void qp_node_ref(void *leaf)

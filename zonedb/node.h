@@ -46,6 +46,11 @@ size_t node_key(const uint8_t *name, uint8_t key[QP_MAXKEY]);
 /* Same for a name in any case. */
 size_t node_key_fold(const uint8_t *name, uint8_t key[QP_MAXKEY]);
 
+/* The same as node_key_fold, also giving the key length of every
+ * ancestor (ends[k]: the one of k labels) and the number of labels. */
+size_t node_key_ends(const uint8_t *name, uint8_t key[QP_MAXKEY],
+		     uint16_t ends[DNAME_MAXLABELS + 1], int *nlabels);
+
 /* The type covered by an RRSIG rdata (0 when too short). */
 uint16_t node_rrsig_covered(const uint8_t *rdata, uint16_t len);
 

@@ -146,8 +146,9 @@ void *qp_get(const struct qp_trie *t, const uint8_t *key, size_t len)
 			return NULL;
 		n = &n->u.twigs->nodes[twig_index(n->bitmap, bit)];
 	}
-	uint8_t lkey[QP_MAXKEY];
-	size_t llen = t->ops->key(n->u.leaf, lkey);
+	uint8_t buf[QP_MAXKEY];
+	size_t llen;
+	const uint8_t *lkey = t->ops->key(n->u.leaf, buf, &llen);
 	return key_equal(key, len, lkey, llen) ? n->u.leaf : NULL;
 }
 
@@ -192,8 +193,9 @@ void *qp_find_le(const struct qp_trie *t, const uint8_t *key, size_t len)
 	if (is_empty(&t->root))
 		return NULL;
 	const struct qp_node *leaf = closest_leaf(&t->root, key, len);
-	uint8_t lkey[QP_MAXKEY];
-	size_t llen = t->ops->key(leaf->u.leaf, lkey);
+	uint8_t buf[QP_MAXKEY];
+	size_t llen;
+	const uint8_t *lkey = t->ops->key(leaf->u.leaf, buf, &llen);
 	size_t diff = first_difference(key, len, lkey, llen);
 	if (diff == SIZE_MAX)
 		return leaf->u.leaf;
@@ -269,8 +271,9 @@ void *qp_last(const struct qp_trie *t)
 
 int qp_set(struct qp_trie *t, void *leaf)
 {
-	uint8_t key[QP_MAXKEY];
-	size_t len = t->ops->key(leaf, key);
+	uint8_t kbuf[QP_MAXKEY];
+	size_t len;
+	const uint8_t *key = t->ops->key(leaf, kbuf, &len);
 	if (is_empty(&t->root)) {
 		t->root.bitmap = 0;
 		t->root.u.leaf = leaf;
@@ -278,8 +281,9 @@ int qp_set(struct qp_trie *t, void *leaf)
 		return 0;
 	}
 	const struct qp_node *near = closest_leaf(&t->root, key, len);
-	uint8_t nkey[QP_MAXKEY];
-	size_t nlen = t->ops->key(near->u.leaf, nkey);
+	uint8_t nbuf[QP_MAXKEY];
+	size_t nlen;
+	const uint8_t *nkey = t->ops->key(near->u.leaf, nbuf, &nlen);
 	size_t diff = first_difference(key, len, nkey, nlen);
 
 	/* Walk down, making each array exclusive, to where the new leaf
@@ -403,8 +407,9 @@ int qp_walk_prefix(const struct qp_trie *t, const uint8_t *prefix,
 	 * prefix. */
 	if (len > 0) {
 		const struct qp_node *leaf = closest_leaf(n, prefix, len);
-		uint8_t lkey[QP_MAXKEY];
-		size_t llen = t->ops->key(leaf->u.leaf, lkey);
+		uint8_t buf[QP_MAXKEY];
+		size_t llen;
+		const uint8_t *lkey = t->ops->key(leaf->u.leaf, buf, &llen);
 		if (llen < len || memcmp(lkey, prefix, len) != 0)
 			return 0;
 	}

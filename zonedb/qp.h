@@ -27,8 +27,10 @@
 #define QP_MAXKEY 512
 
 struct qp_ops {
-	/* Writes the key of `leaf` into buf; returns its length. */
-	size_t (*key)(const void *leaf, uint8_t buf[QP_MAXKEY]);
+	/* The key of `leaf` and its length: a key the leaf keeps, or one
+	 * written into buf. Called on every lookup, so keep keys stored. */
+	const uint8_t *(*key)(const void *leaf, uint8_t buf[QP_MAXKEY],
+			      size_t *len);
 	/* Adds one reference to `leaf`. */
 	void (*ref)(void *leaf);
 	/* Drops one reference to `leaf` (freeing it at zero). */

@@ -66,24 +66,37 @@ const struct zone_node *zone_get(const struct zone_version *v,
 	return qp_get(&v->tree, key, len);
 }
 
+void zone_key_init(struct zone_key *k, const uint8_t *name)
+{
+	int labels = 0;
+	k->len = (uint16_t)node_key_ends(name, k->key, k->ends, &labels);
+	k->labels = (uint8_t)labels;
+}
+
+/* The node of the ancestor of k's name with `labels` labels, or NULL. */
+static const struct zone_node *ancestor(const struct zone_version *v,
+					const struct zone_key *k, int labels)
+{
+	return qp_get(&v->tree, k->key, k->ends[labels]);
+}
+
 /* The topmost cut or DNAME on the way from the apex down to `depth`
- * labels of qname, or NULL. A DNAME redirects only names strictly below
- * its owner (RFC 6672 §2.3); a cut covers its own name too. */
+ * labels of the name, or NULL. A DNAME redirects only names strictly
+ * below its owner (RFC 6672 §2.3); a cut covers its own name too. */
 static const struct zone_node *find_redirect(const struct zone_version *v,
-					     const uint8_t *qname,
-					     int qlabels, int depth,
+					     const struct zone_key *k,
+					     int depth,
 					     enum zone_lookup_kind *kind)
 {
 	for (int d = v->apex_labels; d <= depth; d++) {
-		const struct zone_node *n =
-			zone_get(v, dname_strip(qname, qlabels - d));
+		const struct zone_node *n = ancestor(v, k, d);
 		if (n == NULL)
 			return NULL; /* cannot happen: ancestors exist */
 		if (n->flags & NODE_CUT) {
 			*kind = ZONE_DELEGATION;
 			return n;
 		}
-		if ((n->flags & NODE_DNAME) && d < qlabels) {
+		if ((n->flags & NODE_DNAME) && d < k->labels) {
 			*kind = ZONE_DNAME;
 			return n;
 		}
@@ -91,30 +104,55 @@ static const struct zone_node *find_redirect(const struct zone_version *v,
 	return NULL;
 }
 
+/* Whole labels the name of k shares with a node, counted from the root. */
+static int common_labels(const struct zone_key *k, const struct zone_node *n)
+{
+	const uint8_t *nkey = zone_node_key(n);
+	size_t max = k->len < n->key_len ? k->len : n->key_len;
+	size_t same = 0;
+	while (same < max && k->key[same] == nkey[same])
+		same++;
+	int labels = 0;
+	while (labels < k->labels && k->ends[labels + 1] <= same)
+		labels++;
+	return labels;
+}
+
 void zone_lookup(const struct zone_version *v, const uint8_t *qname,
 		 struct zone_lookup *out)
 {
-	uint8_t key[QP_MAXKEY];
-	size_t klen = node_key_fold(qname, key);
-	const struct zone_node *prev = qp_find_le(&v->tree, key, klen);
+	struct zone_key k;
+	zone_key_init(&k, qname);
+	zone_lookup_key(v, &k, out);
+}
+
+void zone_lookup_key(const struct zone_version *v, const struct zone_key *k,
+		     struct zone_lookup *out)
+{
+	const struct zone_node *prev = qp_find_le(&v->tree, k->key, k->len);
 	if (prev == NULL)
-		prev = v->apex; /* qname is at or below the apex */
-	int qlabels = dname_labels(qname);
+		prev = v->apex; /* the name is at or below the apex */
 
 	const struct zone_node *exact = NULL, *encloser;
-	if (dname_equal(prev->owner, qname) && !(prev->flags & NODE_NSEC3)) {
+	int encloser_labels;
+	if (prev->key_len == k->len && !(prev->flags & NODE_NSEC3) &&
+	    memcmp(zone_node_key(prev), k->key, k->len) == 0) {
 		exact = encloser = prev;
+		encloser_labels = k->labels;
 	} else {
 		/* Every ancestor of an existing name exists (empty non-
 		 * terminals are nodes), and every existing ancestor of
-		 * qname sorts between it and qname, so the closest
-		 * encloser is the common ancestor of qname and prev. */
-		int common = dname_common_labels(qname, prev->owner);
-		encloser = zone_get(v, dname_strip(qname, qlabels - common));
+		 * the name sorts between it and prev, so the closest
+		 * encloser is their common ancestor. */
+		encloser_labels = common_labels(k, prev);
+		encloser = ancestor(v, k, encloser_labels);
 		/* An NSEC3 owner is not a name of the zone (RFC 5155
 		 * §7.2.9); its parent is the apex. */
-		if (encloser == NULL || (encloser->flags & NODE_NSEC3))
+		if (encloser == NULL || (encloser->flags & NODE_NSEC3) ||
+		    encloser_labels < v->apex_labels) {
 			encloser = v->apex;
+			encloser_labels = v->apex_labels;
+		}
 	}
 	out->previous = prev;
 	out->encloser = encloser;
@@ -124,8 +162,8 @@ void zone_lookup(const struct zone_version *v, const uint8_t *qname,
 		redirect |= NODE_DNAME;
 	if (encloser->flags & redirect) {
 		enum zone_lookup_kind kind;
-		const struct zone_node *n = find_redirect(
-			v, qname, qlabels, dname_labels(encloser->owner), &kind);
+		const struct zone_node *n =
+			find_redirect(v, k, encloser_labels, &kind);
 		if (n != NULL) {
 			out->kind = kind;
 			out->node = n;
@@ -137,10 +175,17 @@ void zone_lookup(const struct zone_version *v, const uint8_t *qname,
 		out->node = exact;
 		return;
 	}
-	uint8_t wild[DNAME_MAXLEN];
+	/* The source of synthesis, "*.<closest encloser>" (RFC 4592 §2.2.1):
+	 * its key is the encloser's followed by the label "*". */
+	uint8_t wild[QP_MAXKEY];
+	size_t wlen = k->ends[encloser_labels];
 	const struct zone_node *w = NULL;
-	if (dname_wildcard_of(wild, encloser->owner) > 0)
-		w = zone_get(v, wild);
+	if (wlen + 2 <= sizeof(wild)) {
+		memcpy(wild, k->key, wlen);
+		wild[wlen] = '*';
+		wild[wlen + 1] = 0;
+		w = qp_get(&v->tree, wild, wlen + 2);
+	}
 	out->kind = w ? ZONE_WILDCARD : ZONE_NXDOMAIN;
 	out->node = w;
 }
@@ -179,9 +224,7 @@ const struct zone_node *zone_nsec_before(const struct zone_version *v,
 	for (int i = 0; node != NULL && i < DENIAL_MAX_STEPS; i++) {
 		if (zone_node_rrset(node, RRTYPE_NSEC) != NULL)
 			return node;
-		uint8_t key[QP_MAXKEY];
-		size_t len = node_key(node->owner, key);
-		node = qp_find_lt(&v->tree, key, len);
+		node = qp_find_lt(&v->tree, zone_node_key(node), node->key_len);
 	}
 	return NULL;
 }
@@ -230,8 +273,7 @@ const struct zone_node *zone_nsec3_find(const struct zone_version *v,
 			n = qp_last(&v->nsec3_tree);
 		if (n == NULL || in_chain(v, n))
 			return n;
-		len = node_key(n->owner, key);
-		n = qp_find_lt(&v->nsec3_tree, key, len);
+		n = qp_find_lt(&v->nsec3_tree, zone_node_key(n), n->key_len);
 	}
 	return NULL;
 }

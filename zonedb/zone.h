@@ -62,6 +62,8 @@ struct zone_node {
 	uint32_t refs;            /* atomic: versions sharing this node */
 	uint16_t flags;
 	uint16_t nrrsets;
+	uint16_t key_len;         /* the trie key follows the owner */
+	uint8_t owner_len;
 	const uint8_t *owner;     /* lowercase wire form */
 	const struct zone_rrset *rrsets;
 };
@@ -102,6 +104,25 @@ const uint8_t *zone_rrset_next(const struct zone_rrset *set, size_t *pos,
 uint32_t zone_soa_minimum(const struct zone_version *v);
 uint32_t zone_soa_ttl(const struct zone_version *v);
 
+/* A name's trie key, made once per name looked up (in any case: the key
+ * is of the lowercase name), with the key length of each of its
+ * ancestors: the key of an ancestor is a prefix of the name's key. */
+struct zone_key {
+	uint8_t key[QP_MAXKEY];
+	uint16_t len;
+	uint8_t labels;                       /* the root has 0 */
+	uint16_t ends[DNAME_MAXLABELS + 1];   /* ends[k]: key length of the
+						 ancestor of k labels */
+};
+
+void zone_key_init(struct zone_key *k, const uint8_t *name);
+
+/* The trie key stored in a node (after its owner). */
+static inline const uint8_t *zone_node_key(const struct zone_node *n)
+{
+	return n->owner + n->owner_len;
+}
+
 /* Outcome of zone_lookup(). */
 enum zone_lookup_kind {
 	ZONE_FOUND,       /* node: the name itself (maybe an empty non-
@@ -127,6 +148,10 @@ struct zone_lookup {
  * between the apex and a cut or DNAME when there is one. */
 void zone_lookup(const struct zone_version *v, const uint8_t *qname,
 		 struct zone_lookup *out);
+
+/* The same with the key of qname made already. */
+void zone_lookup_key(const struct zone_version *v, const struct zone_key *k,
+		     struct zone_lookup *out);
 
 /* The node of exactly `name` (any case), or NULL. */
 const struct zone_node *zone_get(const struct zone_version *v,

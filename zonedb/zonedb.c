@@ -9,9 +9,13 @@
 #include "dns/error.h"
 #include "zonedb/node.h"
 
-static size_t entry_key(const void *leaf, uint8_t buf[QP_MAXKEY])
+static const uint8_t *entry_key(const void *leaf, uint8_t buf[QP_MAXKEY],
+				size_t *len)
 {
-	return node_key(((const struct zonedb_entry *)leaf)->apex, buf);
+	const struct zonedb_entry *e = leaf;
+	(void)buf;
+	*len = e->key_len;
+	return e->key;
 }
 
 static void entry_noop(void *leaf)
@@ -38,6 +42,7 @@ int zonedb_add(struct zonedb *db, const uint8_t *apex,
 	if (e == NULL)
 		return ERR_NOMEM;
 	e->apex_len = dname_copy_lower(e->apex, apex);
+	e->key_len = node_key(e->apex, e->key);
 	dname_to_str(e->name, sizeof(e->name), e->apex);
 	if (qp_set(&db->apexes, e) != 0) {
 		free(e);
@@ -74,15 +79,22 @@ struct zonedb_entry *zonedb_remove(struct zonedb *db, const uint8_t *apex)
 struct zonedb_entry *zonedb_find(const struct zonedb *db,
 				 const uint8_t *qname)
 {
-	/* Longest match first: try qname, then each parent. A handful of
-	 * labels, each one trie lookup. */
-	for (const uint8_t *p = qname;; p = dname_parent(p)) {
-		struct zonedb_entry *e = zonedb_get(db, p);
+	struct zone_key k;
+	zone_key_init(&k, qname);
+	return zonedb_find_key(db, &k, k.labels);
+}
+
+struct zonedb_entry *zonedb_find_key(const struct zonedb *db,
+				     const struct zone_key *k, int labels)
+{
+	/* Longest match first: the name, then each parent, each one trie
+	 * lookup of a prefix of the name's key. */
+	for (int l = labels; l >= 0; l--) {
+		struct zonedb_entry *e = qp_get(&db->apexes, k->key, k->ends[l]);
 		if (e != NULL)
 			return e;
-		if (p[0] == 0)
-			return NULL;
 	}
+	return NULL;
 }
 
 struct foreach_ctx {

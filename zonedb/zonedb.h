@@ -20,6 +20,8 @@
 struct zonedb_entry {
 	uint8_t apex[DNAME_MAXLEN]; /* lowercase wire form */
 	size_t apex_len;
+	uint8_t key[QP_MAXKEY];     /* the apex's trie key */
+	size_t key_len;
 	char name[DNAME_STRLEN];    /* presentation form, for logs */
 	struct zone_version *version; /* RCU-protected; NULL when not loaded */
 	void *data;                 /* the owner's per-zone state */
@@ -45,6 +47,11 @@ struct zonedb_entry *zonedb_remove(struct zonedb *db, const uint8_t *apex);
  * when qname is in no zone served. */
 struct zonedb_entry *zonedb_find(const struct zonedb *db,
 				 const uint8_t *qname);
+
+/* The same for the ancestor of k's name with `labels` labels (k.labels
+ * for the name itself), with its key made already. */
+struct zonedb_entry *zonedb_find_key(const struct zonedb *db,
+				     const struct zone_key *k, int labels);
 
 /* The zone with exactly this apex, or NULL. */
 struct zonedb_entry *zonedb_get(const struct zonedb *db, const uint8_t *apex);
