@@ -10,6 +10,7 @@
 #include "server/answer.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 #include <urcu-qsbr.h>
 
@@ -40,34 +41,35 @@ struct additional_source {
 };
 
 struct answer {
+	/* Cleared for each query (up to `w`). */
 	const struct answer_conf *conf;
 	struct answer_scratch *scratch;
 	enum answer_transport transport;
-	struct msg_writer w;
-	struct msg_mark after_question;
-	struct msg_header qh;
-	struct msg_question q;
-	bool question_ok; /* q was read and may be echoed */
 	bool have_edns;
-	struct msg_edns edns; /* options not kept: they live in scratch */
 	bool nsid_asked;
 	size_t limit;	/* the response's size limit */
 	uint16_t flags; /* response flags, rcode excluded */
 	unsigned rcode;
 	int ede; /* RFC 8914 info code to send, or -1 */
 	bool truncated;
-
-	/* Zone answers. */
 	const struct zone_version *zone;
 	bool dnssec; /* DO set and the zone signed: RRSIGs and proofs */
-	struct zone_lookup lk; /* the last lookup of the chain */
-	const struct zone_node *proofs[ANSWER_MAX_PROOFS];
 	int nproofs;
-	const uint8_t *visited[ANSWER_MAX_CHAIN + 1]; /* names looked up */
 	int nvisited;
 	int nsynth; /* DNAME results in scratch->synth */
-	struct additional_source additional[ANSWER_MAX_ADDITIONAL];
 	int nadditional;
+
+	/* Not cleared (several KB): each is written before it is read, or
+	 * read only below its count. */
+	struct msg_writer w;
+	struct msg_mark after_question;
+	struct msg_header qh;
+	struct msg_question q;
+	struct msg_edns edns; /* when have_edns; options live in scratch */
+	struct zone_lookup lk; /* the last lookup of the chain */
+	const struct zone_node *proofs[ANSWER_MAX_PROOFS];
+	const uint8_t *visited[ANSWER_MAX_CHAIN + 1]; /* names looked up */
+	struct additional_source additional[ANSWER_MAX_ADDITIONAL];
 };
 
 /* ---- writing ---------------------------------------------------------- */
@@ -955,13 +957,13 @@ size_t answer_query_reserve(const struct answer_conf *conf,
 	if (outcap < ANSWER_MIN_OUT || qlen < MSG_HDRLEN)
 		return 0;
 
-	struct answer ans = {
-	    .conf = conf,
-	    .scratch = scratch,
-	    .transport = transport,
-	    .ede = -1,
-	};
+	struct answer ans;
+	memset(&ans, 0, offsetof(struct answer, w));
 	struct answer *a = &ans;
+	a->conf = conf;
+	a->scratch = scratch;
+	a->transport = transport;
+	a->ede = -1;
 	struct msg_reader r;
 	msg_reader_init(&r, query, qlen);
 	if (msg_read_header(&r, &a->qh) < 0)

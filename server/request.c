@@ -299,6 +299,35 @@ static size_t handle_xfr(const struct request_env *env,
 	return len;
 }
 
+/* Whether a message is a plain query, which needs no TSIG, transfer or
+ * NOTIFY handling: opcode QUERY, one question of a type other than AXFR
+ * and IXFR, nothing in the answer and authority sections and at most one
+ * additional record, an OPT (owner the root). Reads the few octets that
+ * tell; anything else takes the long way. Most queries are plain. */
+static bool plain_query(const uint8_t *q, size_t ql)
+{
+	if (msg_flags_opcode((uint16_t)(q[2] << 8 | q[3])) != OPCODE_QUERY ||
+	    q[4] != 0 || q[5] != 1 || q[6] != 0 || q[7] != 0 || q[8] != 0 ||
+	    q[9] != 0 || q[10] != 0 || q[11] > 1)
+		return false;
+	size_t pos = MSG_HDRLEN;
+	while (pos < ql && q[pos] != 0) {
+		if (q[pos] & 0xC0)
+			return false;
+		pos += q[pos] + 1u;
+	}
+	if (pos + 5 > ql)
+		return false;
+	uint16_t qtype = (uint16_t)(q[pos + 1] << 8 | q[pos + 2]);
+	if (qtype == RRTYPE_AXFR || qtype == RRTYPE_IXFR)
+		return false;
+	pos += 5;
+	if (q[11] == 0)
+		return true;
+	return pos + 3 <= ql && q[pos] == 0 &&
+	       (uint16_t)(q[pos + 1] << 8 | q[pos + 2]) == RRTYPE_OPT;
+}
+
 size_t request_handle(const struct request_env *env,
 		      struct answer_scratch *scratch,
 		      enum answer_transport transport,
@@ -307,7 +336,7 @@ size_t request_handle(const struct request_env *env,
 		      struct request_xfr **xfr)
 {
 	*xfr = NULL;
-	if (qlen < MSG_HDRLEN || (query[2] & 0x80))
+	if (qlen < MSG_HDRLEN || (query[2] & 0x80) || plain_query(query, qlen))
 		return answer_query(env->answer, scratch, transport, query, qlen,
 				    out, outcap);
 	struct tsig_rr trr;

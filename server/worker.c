@@ -111,6 +111,10 @@ struct worker {
 	struct sockaddr_storage addrs[UDP_BATCH];
 	union pktinfo_cmsg in_cmsg[UDP_BATCH];
 	union pktinfo_cmsg out_cmsg[UDP_BATCH];
+	/* in_msgs are set up for a socket of this kind (with or without
+	 * pktinfo), and the first in_used of them were filled since. */
+	int in_wildcard;
+	int in_used;
 
 	struct worker_stats stats;
 };
@@ -229,10 +233,11 @@ static size_t reply_pktinfo(const struct msghdr *in, union pktinfo_cmsg *out)
 	return 0;
 }
 
-/* Reads up to UDP_BATCH datagrams. Returns how many (0 when none). */
-static int udp_receive(struct worker *w, struct udp_socket *us)
+/* Sets the receive headers from `from` on: the kernel writes back the
+ * address and control lengths and the flags of each datagram received. */
+static void udp_reset(struct worker *w, int wildcard, int from, int to)
 {
-	for (int i = 0; i < UDP_BATCH; i++) {
+	for (int i = from; i < to; i++) {
 		struct msghdr *h = &w->in_msgs[i].msg_hdr;
 		w->in_iov[i].iov_base = w->udp_in + (size_t)i * UDP_IN_SIZE;
 		w->in_iov[i].iov_len = UDP_IN_SIZE;
@@ -240,14 +245,30 @@ static int udp_receive(struct worker *w, struct udp_socket *us)
 		h->msg_namelen = sizeof(w->addrs[i]);
 		h->msg_iov = &w->in_iov[i];
 		h->msg_iovlen = 1;
-		h->msg_control = us->wildcard ? w->in_cmsg[i].buf : NULL;
-		h->msg_controllen = us->wildcard ? sizeof(w->in_cmsg[i]) : 0;
+		h->msg_control = wildcard ? w->in_cmsg[i].buf : NULL;
+		h->msg_controllen = wildcard ? sizeof(w->in_cmsg[i]) : 0;
 		h->msg_flags = 0;
 	}
+}
+
+/* Reads up to UDP_BATCH datagrams. Returns how many (0 when none). Only
+ * the headers the last read filled are set up again, not all of them. */
+static int udp_receive(struct worker *w, struct udp_socket *us)
+{
+	int wildcard = us->wildcard ? 1 : 0;
+	if (w->in_wildcard != wildcard) {
+		udp_reset(w, wildcard, 0, UDP_BATCH);
+		w->in_wildcard = wildcard;
+	} else {
+		udp_reset(w, wildcard, 0, w->in_used);
+	}
+	w->in_used = 0;
 	for (int tries = 0; tries < 4; tries++) {
 		int n = recvmmsg(us->fd, w->in_msgs, UDP_BATCH, 0, NULL);
-		if (n >= 0)
+		if (n >= 0) {
+			w->in_used = n;
 			return n;
+		}
 		if (errno != EINTR)
 			return 0; /* EAGAIN, or an error for a datagram */
 	}
@@ -800,6 +821,7 @@ int worker_create(unsigned id, const struct worker_settings *settings,
 		return ERR_NOMEM;
 	w->id = id;
 	w->s = *settings;
+	w->in_wildcard = -1; /* receive headers not set up yet */
 	if (w->s.tcp_max_clients == 0)
 		w->s.tcp_max_clients = 1;
 	w->stop_pipe[0] = w->stop_pipe[1] = -1;
