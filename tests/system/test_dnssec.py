@@ -624,6 +624,45 @@ def peer_results(signed, peers):
 
 
 MAX_REPORTED = 20
+
+
+def _short_rr(rr):
+    """One RR of a summary as a line; an RRSIG shortened to what tells
+    RRSIGs apart (covered type, labels, key tag, start of the
+    signature)."""
+    owner, rclass, rtype, ttl, rdata = rr
+    if rtype == "RRSIG":
+        f = rdata.split()
+        rdata = "%s alg %s labels %s key %s ... %s..." % (
+            f[0], f[1], f[2], f[6], f[8][:12])
+    elif len(rdata) > 90:
+        rdata = rdata[:87] + "..."
+    return "%s %s %s %s" % (owner, ttl, rtype, rdata)
+
+
+def summary_diff(a, b, what=("expected", "got")):
+    """Readable lines: how summary b differs from summary a (fields, and
+    per section the RRs only in one of them)."""
+    if isinstance(a, str) or isinstance(b, str):
+        return ["    %s: %s" % (what[0], a if isinstance(a, str) else
+                                 "a reply"),
+                "    %s: %s" % (what[1], b if isinstance(b, str) else
+                                 "a reply")]
+    out = []
+    for k in ("rcode", "opcode", "flags", "question", "edns"):
+        if a[k] != b[k]:
+            out.append("    %s: %s %s, %s %s" % (k, what[0], a[k], what[1],
+                                                b[k]))
+    for sec in ("answer", "authority", "additional"):
+        ca, cb = collections.Counter(a[sec]), collections.Counter(b[sec])
+        only_a, only_b = sorted((ca - cb).elements()), \
+            sorted((cb - ca).elements())
+        if only_a or only_b:
+            out.append("    ;; %s: %d in common" % (
+                sec, sum((ca & cb).values())))
+            out += ["      - %s" % _short_rr(rr) for rr in only_a]
+            out += ["      + %s" % _short_rr(rr) for rr in only_b]
+    return out
 MAX_GROUPS = 30
 
 
@@ -666,9 +705,11 @@ def test_dnssec_nsd_vs_knot(signed, dnssec_peers, capsys):
                                 dnsclient.format_summary(k)))
         if len(report) < MAX_REPORTED:
             report.append("UNEXPLAINED difference (%s) for %s\n NSD:\n%s\n"
-                          " Knot:\n%s" % (", ".join(diff), describe(case),
-                                          dnsclient.format_summary(n),
-                                          dnsclient.format_summary(k)))
+                          " Knot (- NSD only, + Knot only):\n%s" % (
+                              ", ".join(diff), describe(case),
+                              dnsclient.format_summary(n), "\n".join(
+                                  summary_diff(nsd_minimal(n, case.qname)[0],
+                                               k, ("NSD", "Knot")))))
     lines = ["", "NSD vs Knot on signed zones: %d queries, known "
              "differences:" % len(cases)]
     for kd in [NSD_AUTHORITY_NS] + KNOWN_DIFFERENCES:
@@ -726,12 +767,13 @@ def test_dnssec_tandemd_vs_reference(signed, dnssec_peers, dnssec_tandemd,
         groups.setdefault(group, []).append(case)
         if len(report) < MAX_REPORTED:
             report.append("MISMATCH (%s) for %s%s\n expected:\n%s\n "
-                          "tandemd:\n%s" % (
+                          "tandemd (- missing, + extra):\n%s" % (
                               ", ".join(diff), describe(case),
                               " [known difference %s: like %s]" % (
                                   kd.id, kd.choose) if kd else "",
                               dnsclient.format_summary(expected),
-                              dnsclient.format_summary(got)))
+                              "\n".join(summary_diff(expected, got, (
+                                  "expected", "tandemd")))))
     for o in RFC_OVERRIDES:
         report.append("RFC override %s applied to %d answers" % (o.id,
                                                                  o.hits))
