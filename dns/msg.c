@@ -387,8 +387,10 @@ static bool label_equal(const uint8_t *a, const uint8_t *b)
 {
 	if (a[0] != b[0])
 		return false;
+	/* Octet by octet, folding case only where they differ: names in a
+	 * response mostly have the same case. */
 	for (uint8_t i = 1; i <= a[0]; i++)
-		if (lower_octet(a[i]) != lower_octet(b[i]))
+		if (a[i] != b[i] && lower_octet(a[i]) != lower_octet(b[i]))
 			return false;
 	return true;
 }
@@ -501,7 +503,16 @@ static void encode_name(struct encoder *e, const uint8_t *name, bool compress)
 	int best = 0;
 
 	labels_of_name(name, &nl);
-	if (compress && e->w->indexed) {
+	const struct msg_writer *hw = e->w;
+	if (compress && hw->hint_len != 0 && hw->hint_n == nl.n && nl.n > 0 &&
+	    (size_t)(nl.label[nl.n - 1] - name) + nl.label[nl.n - 1][0] + 2 ==
+		hw->hint_len &&
+	    memcmp(name, hw->hint_name, hw->hint_len) == 0) {
+		/* The same owner as the item before, byte for byte: all of
+		 * it is there already. */
+		best = nl.n;
+		memcpy(best_off, hw->hint_off, (size_t)best * sizeof(best_off[0]));
+	} else if (compress && e->w->indexed) {
 		uint32_t h[DNAME_MAXLABELS];
 		suffix_hashes(&nl, h);
 		best = index_lookup(e->w, &nl, h, best_off);
@@ -650,7 +661,13 @@ static void set_count(struct msg_writer *w, int section, uint16_t n)
 /* Writes an item whole or not at all. */
 static int write_item(struct msg_writer *w, int section, const struct item *it)
 {
-	struct encoder e = {.w = w, .pos = w->pos};
+	/* Not a designated initializer: that would clear every pending
+	 * name's offsets (a kilobyte) for each RR. */
+	struct encoder e;
+	e.w = w;
+	e.pos = w->pos;
+	e.write = false;
+	e.npending = 0;
 	size_t bound =
 	    dname_len(it->owner) + (it->is_question ? 4 : 10) + it->rdlen;
 	if (w->count[section] == 0xFFFF)
@@ -688,6 +705,16 @@ static int write_item(struct msg_writer *w, int section, const struct item *it)
 				index_target(w, w->compress[k]);
 		}
 	}
+	/* The owner is the first name encoded. */
+	const struct pending_name *owner = &e.pending[0];
+	w->hint_len = 0;
+	if (e.npending > 0 && owner->n > 0 && owner->off[0] <= PTR_MAX_OFFSET) {
+		w->hint_len = (uint16_t)dname_len(owner->name);
+		w->hint_n = (uint8_t)owner->n;
+		memcpy(w->hint_name, owner->name, w->hint_len);
+		memcpy(w->hint_off, owner->off,
+		       (size_t)owner->n * sizeof(owner->off[0]));
+	}
 	w->pos = e.pos;
 	w->section = (uint8_t)section;
 	set_count(w, section, (uint16_t)(w->count[section] + 1));
@@ -702,6 +729,7 @@ int msg_writer_init(struct msg_writer *w, uint8_t *buf, size_t cap,
 	memset(w, 0, offsetof(struct msg_writer, compress));
 	w->nsuffix = 0;
 	w->indexed = false;
+	w->hint_len = 0;
 	if (limit > cap)
 		limit = cap;
 	if (limit > MSG_MAXLEN)
@@ -803,6 +831,7 @@ void msg_writer_rollback(struct msg_writer *w, const struct msg_mark *mark)
 	w->ncompress = mark->ncompress;
 	w->nsuffix = mark->nsuffix;
 	w->indexed = mark->indexed;
+	w->hint_len = 0; /* its offsets may be gone */
 }
 
 /*

@@ -231,6 +231,13 @@ struct msg_writer {
 	uint16_t suffix_next[MSG_SUFFIX_MAX];       /* older one + 1 */
 	uint32_t suffix_hash[MSG_SUFFIX_MAX];
 	uint16_t suffix_off[MSG_SUFFIX_MAX];
+	/* The owner of the last item written and the offsets of its labels:
+	 * a repeated owner (each RR of an RRset, the question name as the
+	 * owner of the answer) becomes a pointer without a search. */
+	uint16_t hint_len; /* 0: none */
+	uint8_t hint_n;
+	uint8_t hint_name[DNAME_MAXLEN];
+	uint16_t hint_off[DNAME_MAXLABELS];
 };
 
 /* A saved writer state; see msg_writer_mark. */

@@ -41,6 +41,15 @@ static size_t make_key(const uint8_t *name, uint8_t key[QP_MAXKEY], bool fold)
 	return pos;
 }
 
+/* Octets in lowercase, for keys made once per query name. */
+#define LOWER1(c) ((c) >= 'A' && (c) <= 'Z' ? (c) + 32 : (c))
+#define LOWER4(c) LOWER1(c), LOWER1(c + 1), LOWER1(c + 2), LOWER1(c + 3)
+#define LOWER16(c) LOWER4(c), LOWER4(c + 4), LOWER4(c + 8), LOWER4(c + 12)
+#define LOWER64(c) LOWER16(c), LOWER16(c + 16), LOWER16(c + 32), LOWER16(c + 48)
+static const uint8_t lower_table[256] = {
+	LOWER64(0), LOWER64(64), LOWER64(128), LOWER64(192),
+};
+
 size_t node_key_ends(const uint8_t *name, uint8_t key[QP_MAXKEY],
 		     uint16_t ends[DNAME_MAXLABELS + 1], int *nlabels)
 {
@@ -54,8 +63,8 @@ size_t node_key_ends(const uint8_t *name, uint8_t key[QP_MAXKEY],
 	for (int k = 1; n > 0; k++) {
 		const uint8_t *label = labels[--n];
 		for (uint8_t i = 1; i <= label[0]; i++) {
-			uint8_t c = lower_octet(label[i]);
-			if (c < 2) {
+			uint8_t c = lower_table[label[i]];
+			if (__builtin_expect(c < 2, 0)) {
 				key[pos++] = 1;
 				key[pos++] = (uint8_t)(c + 1);
 			} else {

@@ -43,14 +43,24 @@ static inline uint32_t twig_bit(const uint8_t *key, size_t len, size_t off)
 	return 1u << (1 + nib);
 }
 
+/* Bits set in x. __builtin_popcount is a libgcc call on the x86-64
+ * baseline Debian builds for (no POPCNT instruction); this is inline. */
+static inline unsigned popcount32(uint32_t x)
+{
+	x = x - ((x >> 1) & 0x55555555u);
+	x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+	x = (x + (x >> 4)) & 0x0F0F0F0Fu;
+	return (x * 0x01010101u) >> 24;
+}
+
 static inline unsigned twig_index(uint32_t bitmap, uint32_t bit)
 {
-	return (unsigned)__builtin_popcount(bitmap & (bit - 1));
+	return popcount32(bitmap & (bit - 1));
 }
 
 static inline unsigned twig_count(const struct qp_node *n)
 {
-	return (unsigned)__builtin_popcount(n->bitmap);
+	return popcount32(n->bitmap);
 }
 
 static struct qp_twigs *twigs_alloc(unsigned size)
