@@ -531,6 +531,10 @@ static void encode_name(struct encoder *e, const uint8_t *name, bool compress)
 	}
 	if (compress) {
 		for (int i = 0; i < e->npending && best < nl.n; i++) {
+			/* A name written as a bare pointer offers only labels
+			 * of an earlier target, compared already. */
+			if (e->pending[i].literal == 0)
+				continue;
 			labels_of_pending(&e->pending[i], &cand);
 			int m = common_suffix(&nl, &cand);
 			if (m > best) {
@@ -573,14 +577,6 @@ static void encode_bytes(struct encoder *e, const uint8_t *data, size_t len)
 	if (e->write && len != 0)
 		memcpy(e->w->buf + e->pos, data, len);
 	e->pos += len;
-}
-
-static bool layout_compresses(const uint8_t *layout)
-{
-	for (const uint8_t *f = layout; *f != RDF_END; f++)
-		if (*f == RDF_NAME_COMPRESS)
-			return true;
-	return false;
 }
 
 /* Encodes rdata field by field, compressing RDF_NAME_COMPRESS names.
@@ -633,11 +629,11 @@ static int encode_item(struct encoder *e, const struct item *it)
 	}
 	e->pos += 10;
 	size_t rdstart = e->pos;
-	const uint8_t *layout = rrtype_layout(it->type);
 	/* Empty rdata (UPDATE class ANY/NONE, RFC 2136 §2.4-2.5) has no
 	 * fields to walk whatever the type. */
-	if (it->rdlen != 0 && layout_compresses(layout)) {
-		int rc = encode_rdata(e, layout, it->rdata, it->rdlen);
+	if (it->rdlen != 0 && rrtype_compresses(it->type)) {
+		int rc = encode_rdata(e, rrtype_layout(it->type), it->rdata,
+				      it->rdlen);
 		if (rc < 0)
 			return rc;
 	} else {

@@ -130,6 +130,18 @@ const uint8_t *rrtype_layout(uint16_t type)
 	return t ? t->layout : unknown_layout;
 }
 
+bool rrtype_compresses(uint16_t type)
+{
+	/* RFC 3597 §4: only the RFC 1035 types with names in their rdata
+	 * (NS MD MF CNAME SOA MB MG MR PTR MINFO MX) are compressed. A mask,
+	 * not the table search: this runs for every RR written. */
+	static const uint32_t mask =
+		1u << RRTYPE_NS | 1u << 3 | 1u << 4 | 1u << RRTYPE_CNAME |
+		1u << RRTYPE_SOA | 1u << 7 | 1u << 8 | 1u << 9 |
+		1u << RRTYPE_PTR | 1u << 14 | 1u << RRTYPE_MX;
+	return type < 32 && (mask >> type & 1u);
+}
+
 bool rrtype_has_names(uint16_t type)
 {
 	for (const uint8_t *f = rrtype_layout(type); *f != RDF_END; f++)

@@ -60,6 +60,10 @@ enum rdata_field {
 const uint8_t *rrtype_layout(uint16_t type);
 
 /* True when rdata of this type contains a name field of any kind. */
+/* Whether rdata of this type has names that are compressed on the wire
+ * (an RDF_NAME_COMPRESS field). */
+bool rrtype_compresses(uint16_t type);
+
 bool rrtype_has_names(uint16_t type);
 
 /* Writes the mnemonic ("A", "TYPE65280") into buf (at least 16 octets).

@@ -319,6 +319,19 @@ START_TEST(test_meta_dnssec)
 }
 END_TEST
 
+/* rrtype_compresses() is a mask: it must say what the layouts say. */
+START_TEST(test_compresses_matches_layouts)
+{
+	for (uint32_t t = 0; t <= 0xFFFF; t++) {
+		bool nc = false;
+		for (const uint8_t *f = rrtype_layout((uint16_t)t); *f != RDF_END; f++)
+			if (*f == RDF_NAME_COMPRESS)
+				nc = true;
+		ck_assert_msg(rrtype_compresses((uint16_t)t) == nc, "type %u", t);
+	}
+}
+END_TEST
+
 static Suite *rrtype_suite(void)
 {
 	Suite *s = suite_create("rrtype");
@@ -344,9 +357,11 @@ static Suite *rrtype_suite(void)
 	tcase_add_test(tc, test_plain_name_types);
 	tcase_add_test(tc, test_has_names_matches_layout);
 	tcase_add_test(tc, test_meta_dnssec);
+	tcase_add_test(tc, test_compresses_matches_layouts);
 	suite_add_tcase(s, tc);
 	return s;
 }
+
 
 int main(void)
 {
