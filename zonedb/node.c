@@ -62,13 +62,23 @@ size_t node_key_ends(const uint8_t *name, uint8_t key[QP_MAXKEY],
 	ends[0] = 0;
 	for (int k = 1; n > 0; k++) {
 		const uint8_t *label = labels[--n];
-		for (uint8_t i = 1; i <= label[0]; i++) {
-			uint8_t c = lower_table[label[i]];
-			if (__builtin_expect(c < 2, 0)) {
-				key[pos++] = 1;
-				key[pos++] = (uint8_t)(c + 1);
-			} else {
-				key[pos++] = c;
+		uint8_t len = label[0];
+		/* Octets 0 and 1 need escapes; they are rare, so copy the
+		 * label straight and redo it only when one turns up. */
+		bool escape = false;
+		for (uint8_t i = 0; i < len; i++) {
+			uint8_t c = lower_table[label[i + 1]];
+			key[pos + i] = c;
+			escape |= c < 2;
+		}
+		if (!escape) {
+			pos += len;
+		} else {
+			for (uint8_t i = 1; i <= len; i++) {
+				uint8_t c = lower_table[label[i]];
+				if (c < 2)
+					key[pos++] = 1;
+				key[pos++] = c < 2 ? (uint8_t)(c + 1) : c;
 			}
 		}
 		key[pos++] = 0;

@@ -12,6 +12,7 @@
 #include "dns/error.h"
 #include "dns/rrtype.h"
 #include "zonedb/load.h"
+#include "zonedb/node.h"
 #include "zonedb/zone.h"
 #include "zonedb/zonedb.h"
 
@@ -640,8 +641,11 @@ START_TEST(zonedb_longest_match)
 {
 	struct zonedb db;
 	zonedb_init(&db);
-	const char *apexes[] = { "example.com.", "sub.example.com.", "org." };
-	for (int i = 0; i < 3; i++) {
+	/* a.example.com and zzz.com sort between an ancestor and the name
+	 * for some queries: the longest match must not stop at them. */
+	const char *apexes[] = { "example.com.", "sub.example.com.", "org.",
+				 "a.example.com.", "zzz.com." };
+	for (int i = 0; i < 5; i++) {
 		uint8_t a[DNAME_MAXLEN];
 		struct zonedb_entry *e;
 		name(a, apexes[i]);
@@ -656,6 +660,11 @@ START_TEST(zonedb_longest_match)
 		{ "sub.example.com.", "sub.example.com." },
 		{ "example.com.", "example.com." },
 		{ "x.org.", "org." },
+		{ "b.example.com.", "example.com." },
+		{ "x.a.example.com.", "a.example.com." },
+		{ "zz.b.example.com.", "example.com." },
+		{ "zzzz.com.", NULL },
+		{ "a.zzz.com.", "zzz.com." },
 		{ "com.", NULL },
 		{ "example.net.", NULL },
 		{ ".", NULL },
@@ -671,7 +680,7 @@ START_TEST(zonedb_longest_match)
 			ck_assert_str_eq(e->name, cases[i].zone);
 		}
 	}
-	ck_assert_uint_eq(zonedb_count(&db), 3);
+	ck_assert_uint_eq(zonedb_count(&db), 5);
 	uint8_t sub[DNAME_MAXLEN], q[DNAME_MAXLEN];
 	name(sub, "sub.example.com.");
 	struct zonedb_entry *gone = zonedb_remove(&db, sub);
@@ -683,6 +692,35 @@ START_TEST(zonedb_longest_match)
 }
 END_TEST
 
+
+/* ---- keys ---- */
+
+/* The query-path key (node_key_ends) equals the folded key, escapes of
+ * octets 0 and 1 included, and its ends are the ancestors' key lengths. */
+START_TEST(key_ends)
+{
+	static const char *names[] = {
+		"www.Example.COM.", ".", "a\\000b.\\001.x\\002y.example.",
+		"\\000.\\001\\001.EXAMPLE.", "*.w.example.",
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		uint8_t n[DNAME_MAXLEN], want[QP_MAXKEY], got[QP_MAXKEY];
+		uint16_t ends[DNAME_MAXLABELS + 1];
+		int labels;
+		name(n, names[i]);
+		size_t wlen = node_key_fold(n, want);
+		size_t glen = node_key_ends(n, got, ends, &labels);
+		ck_assert_uint_eq(glen, wlen);
+		ck_assert_int_eq(memcmp(got, want, wlen), 0);
+		ck_assert_int_eq(labels, dname_labels(n));
+		for (int l = 0; l <= labels; l++) {
+			uint8_t anc[QP_MAXKEY];
+			size_t alen = node_key_fold(dname_strip(n, labels - l), anc);
+			ck_assert_uint_eq(ends[l], alen);
+		}
+	}
+}
+END_TEST
 
 /* ---- DNSSEC: NSEC and NSEC3 chains ---- */
 
@@ -895,6 +933,7 @@ int main(void)
 	tcase_add_test(tc, apply_strict);
 	tcase_add_test(tc, apply_shares_nodes);
 	tcase_add_test(tc, zonedb_longest_match);
+	tcase_add_test(tc, key_ends);
 	tcase_add_test(tc, nsec3_chain);
 	tcase_add_test(tc, nsec3_chain_apply);
 	tcase_add_test(tc, nsec_chain);
