@@ -179,8 +179,11 @@ static int parse_generic(const char *str, const char *prefix, uint16_t *out)
 
 int rrtype_from_str(const char *str, uint16_t *type)
 {
+	/* The first letter first: zone files name a type on every line. */
+	int first = str[0] | 0x20;
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		if (strcasecmp(str, types[i].name) == 0) {
+		if ((types[i].name[0] | 0x20) == first &&
+		    strcasecmp(str, types[i].name) == 0) {
 			*type = types[i].type;
 			return 0;
 		}

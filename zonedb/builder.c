@@ -22,6 +22,7 @@ struct zone_builder {
 	int apex_labels;
 	struct qp_trie drafts;    /* lowercase owner -> struct node_draft */
 	struct arena_chunk *arena; /* owner names, rdata, file names */
+	struct node_draft *last;  /* the draft of the last RR added */
 	const char *file_in;      /* last file name passed in */
 	const char *file_copy;    /* ... and its copy in the arena */
 	int errors;
@@ -35,8 +36,10 @@ static void *builder_alloc(struct zone_builder *b, size_t size)
 static const uint8_t *draft_key(const void *leaf, uint8_t buf[QP_MAXKEY],
 				size_t *len)
 {
-	*len = node_key(((const struct node_draft *)leaf)->owner, buf);
-	return buf;
+	const struct node_draft *d = leaf;
+	(void)buf;
+	*len = d->key_len;
+	return d->key;
 }
 
 static void draft_ref(void *leaf)
@@ -94,36 +97,57 @@ void zone_builder_free(struct zone_builder *b)
 	free(b);
 }
 
-/* The draft for a lowercase owner in the zone, created with every missing
- * ancestor (empty non-terminals) when absent. NULL on ENOMEM. */
-static struct node_draft *get_draft(struct zone_builder *b,
-				    const uint8_t *owner, const char *file,
-				    unsigned long line)
+/* The draft for a lowercase owner in the zone whose trie key is key[0,
+ * klen), created with every missing ancestor (empty non-terminals) when
+ * absent. NULL on ENOMEM. */
+static struct node_draft *find_draft(struct zone_builder *b,
+				     const uint8_t *owner, const uint8_t *key,
+				     size_t klen, const char *file,
+				     unsigned long line)
 {
-	uint8_t key[QP_MAXKEY];
-	size_t klen = node_key(owner, key);
 	struct node_draft *d = qp_get(&b->drafts, key, klen);
 	if (d != NULL)
 		return d;
 	size_t olen = dname_len(owner);
-	uint8_t *copy = builder_alloc(b, olen);
+	uint8_t *copy = builder_alloc(b, olen + klen);
 	d = calloc(1, sizeof(*d));
 	if (copy == NULL || d == NULL) {
 		free(d);
 		return NULL;
 	}
 	memcpy(copy, owner, olen);
+	memcpy(copy + olen, key, klen);
 	d->owner = copy;
+	d->key = copy + olen;
+	d->key_len = (uint16_t)klen;
 	d->file = file;
 	d->line = line;
 	if (qp_set(&b->drafts, d) != 0) {
 		free(d);
 		return NULL;
 	}
-	if (dname_labels(owner) > b->apex_labels &&
-	    get_draft(b, dname_parent(copy), file, line) == NULL)
-		return NULL;
+	/* The parent's key is this key without its last label. */
+	if (dname_labels(owner) > b->apex_labels) {
+		size_t plen = klen - 1;
+		while (plen > 0 && key[plen - 1] != 0)
+			plen--;
+		if (find_draft(b, dname_parent(copy), key, plen, file,
+			       line) == NULL)
+			return NULL;
+	}
 	return d;
+}
+
+static struct node_draft *get_draft(struct zone_builder *b,
+				    const uint8_t *owner, const char *file,
+				    unsigned long line)
+{
+	/* Zone files keep an owner's records together. */
+	if (b->last != NULL && dname_equal(b->last->owner, owner))
+		return b->last;
+	uint8_t key[QP_MAXKEY];
+	size_t klen = node_key(owner, key);
+	return find_draft(b, owner, key, klen, file, line);
 }
 
 int zone_builder_add(struct zone_builder *b, const uint8_t *owner,
@@ -166,6 +190,7 @@ int zone_builder_add(struct zone_builder *b, const uint8_t *owner,
 		b->file_in = b->file_copy = fcopy;
 	}
 	struct node_draft *d = get_draft(b, lower, file ? b->file_copy : NULL, line);
+	b->last = d;
 	uint8_t *copy = builder_alloc(b, rdlen ? rdlen : 1);
 	if (d == NULL || copy == NULL)
 		return ERR_NOMEM;
@@ -231,12 +256,21 @@ static size_t draft_count(struct node_draft *d, uint16_t type)
 		(ctx)->errors++;                                              \
 	} while (0)
 
+/* The owner of a draft as text, made the first time a message needs it
+ * (most nodes need none). */
+static const char *owner_text(char text[DNAME_STRLEN],
+			      const struct node_draft *d)
+{
+	if (text[0] == '\0')
+		dname_to_str(text, DNAME_STRLEN, d->owner);
+	return text;
+}
+
 /* Semantic checks on one node (RFC 1034 §3.6.2, RFC 2181 §10.1, RFC 6672
  * §2.4), and its flags from its place in the tree. */
 static uint16_t check_node(struct finish_ctx *ctx, struct node_draft *d)
 {
-	char name[DNAME_STRLEN];
-	dname_to_str(name, sizeof(name), d->owner);
+	char text[DNAME_STRLEN] = ""; /* the owner, for messages */
 	bool apex = dname_equal(d->owner, ctx->b->apex);
 	uint16_t flags = apex ? NODE_APEX : 0;
 	if (dname_is_wildcard(d->owner))
@@ -246,10 +280,12 @@ static uint16_t check_node(struct finish_ctx *ctx, struct node_draft *d)
 		flags |= NODE_NSEC3;
 
 	if (!apex && draft_has(d, RRTYPE_SOA))
-		CHECK_ERROR(ctx, d, "%s: SOA record outside the zone apex", name);
+		CHECK_ERROR(ctx, d, "%s: SOA record outside the zone apex",
+			    owner_text(text, d));
 	if (draft_has(d, RRTYPE_CNAME)) {
 		if (draft_count(d, RRTYPE_CNAME) > 1)
-			CHECK_ERROR(ctx, d, "%s: more than one CNAME record", name);
+			CHECK_ERROR(ctx, d, "%s: more than one CNAME record",
+				    owner_text(text, d));
 		for (size_t i = 0; i < d->nsets; i++) {
 			uint16_t t = d->sets[i].type;
 			if (t != RRTYPE_CNAME && !rrtype_is_dnssec(t) &&
@@ -257,13 +293,14 @@ static uint16_t check_node(struct finish_ctx *ctx, struct node_draft *d)
 				char tname[16];
 				CHECK_ERROR(ctx, d,
 					    "%s: CNAME and other data (%s)",
-					    name, rrtype_to_str(t, tname));
+					    owner_text(text, d), rrtype_to_str(t, tname));
 				break;
 			}
 		}
 	}
 	if (draft_count(d, RRTYPE_DNAME) > 1)
-		CHECK_ERROR(ctx, d, "%s: more than one DNAME record", name);
+		CHECK_ERROR(ctx, d, "%s: more than one DNAME record",
+			    owner_text(text, d));
 
 	if (ctx->redirect && dname_is_subdomain(d->owner, ctx->redirect)) {
 		flags |= ctx->below_flag;
@@ -275,7 +312,7 @@ static uint16_t check_node(struct finish_ctx *ctx, struct node_draft *d)
 			char tname[16];
 			zone_logf(ctx->log, ctx->arg, ZONE_LOG_WARNING, d->file,
 			      d->line, "%s %s: occluded by the %s above; kept "
-			      "but never answered", name,
+			      "but never answered", owner_text(text, d),
 			      rrtype_to_str(t, tname),
 			      ctx->below_flag == NODE_BELOW_CUT ? "delegation"
 								: "DNAME");

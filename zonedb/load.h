@@ -55,6 +55,12 @@ void zone_builder_free(struct zone_builder *b);
 int zone_load_file(const uint8_t *apex, const char *path, zone_log_fn log,
 		   void *arg, struct zone_version **out);
 
+/* zone_load_file() with every record read by ldns, none by the built-in
+ * reader of the common types: the reference the tests compare it with. */
+int zone_load_file_ldns(const uint8_t *apex, const char *path,
+			zone_log_fn log, void *arg,
+			struct zone_version **out);
+
 /* Writes a version as a zone file in canonical order, every owner absolute,
  * one RR per line, so that zone_load_file() reads back the same version.
  * Returns 0 or ERR_IO. */

@@ -256,9 +256,9 @@ struct zone_node *node_freeze(const struct node_draft *d)
 		for (size_t j = 0; j < d->sets[i].count; j++)
 			rdata_size += 2u + d->sets[i].rrs[j].len;
 	}
-	struct node_set_draft *sorted = NULL;
+	struct node_set_draft *sorted = NULL, on_stack[8];
 	if (nsets > 0) {
-		sorted = malloc(nsets * sizeof(*sorted));
+		sorted = nsets <= 8 ? on_stack : malloc(nsets * sizeof(*sorted));
 		if (sorted == NULL)
 			return NULL;
 		size_t k = 0;
@@ -268,13 +268,19 @@ struct zone_node *node_freeze(const struct node_draft *d)
 		qsort(sorted, nsets, sizeof(*sorted), set_cmp);
 	}
 
-	uint8_t key[QP_MAXKEY];
-	size_t key_len = node_key(d->owner, key);
+	uint8_t buf[QP_MAXKEY];
+	const uint8_t *key = d->key;
+	size_t key_len = d->key_len;
+	if (key == NULL) {
+		key_len = node_key(d->owner, buf);
+		key = buf;
+	}
 	size_t size = sizeof(struct zone_node) + nsets * sizeof(struct zone_rrset) +
 		      owner_len + key_len + rdata_size;
 	uint8_t *mem = malloc(size);
 	if (mem == NULL) {
-		free(sorted);
+		if (sorted != on_stack)
+			free(sorted);
 		return NULL;
 	}
 	struct zone_node *n = (struct zone_node *)mem;
@@ -315,7 +321,8 @@ struct zone_node *node_freeze(const struct node_draft *d)
 		rs->count = count;
 		rs->size = (uint32_t)(data - rs->rdata);
 	}
-	free(sorted);
+	if (sorted != on_stack)
+		free(sorted);
 	return n;
 }
 

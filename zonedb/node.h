@@ -31,6 +31,8 @@ struct node_set_draft {
 
 struct node_draft {
 	const uint8_t *owner;     /* lowercase wire form, outlives the draft */
+	const uint8_t *key;       /* its trie key, when the builder keeps it */
+	uint16_t key_len;
 	uint16_t flags;
 	size_t nsets, cap;
 	struct node_set_draft *sets;

@@ -693,6 +693,151 @@ START_TEST(zonedb_longest_match)
 END_TEST
 
 
+/* ---- the built-in reader of common types against ldns ---- */
+
+static const char *reader_zone =
+	"$ORIGIN Example.COM.\n"
+	"$TTL 1h\n"
+	"@ IN SOA ( ns1 hostmaster.example.com. 2024010101\n"
+	"           7200 900 1209600 300 ) ; comment\n"
+	"@ NS ns1\n"
+	"  IN NS ns2.example.com.\n"
+	"ns1 3600 IN A 192.0.2.1\n"
+	"ns2 7200 IN A 192.0.2.2\n"
+	"ns2 IN AAAA 2001:db8::2\n"
+	"v6 AAAA ::ffff:192.0.2.9\n"
+	"mx 1d MX 10 mail\n"
+	"mx MX 20 @\n"
+	"_sip._udp SRV 0 5 5060 sip.example.com.\n"
+	"txt TXT \"a b\" c \"\\\"quoted\\\"\" \"\\065\\066\\\\\" \"\"\n"
+	"txt TXT ( \"multi\"\n \"line\" )\n"
+	"cn CNAME www\n"
+	"dn DNAME example.net.\n"
+	"ptr PTR www.Example.COM.\n"
+	"esc\\.dot A 192.0.2.3\n"
+	"\\000.bin A 192.0.2.4\n"
+	"*.wild A 192.0.2.5\n"
+	"CaSe IN A 192.0.2.6\n"
+	"www in a 192.0.2.7\n"
+	"long TXT "
+	"\"0123456789012345678901234567890123456789012345678901234567890123"
+	"456789012345678901234567890123456789012345678901234567890123456789"
+	"012345678901234567890123456789012345678901234567890123456789012345"
+	"6789012345678901234567890123456789012345678901234567890\"\n"
+	/* Not plain: ldns reads these. */
+	"gen TYPE65280 \\# 2 abcd\n"
+	"hinfo HINFO \"cpu\" \"os\"\n"
+	"caa CAA 0 issue \"ca.example.net\"\n"
+	"soa2 SOA ns1 h 1 1h 2h 3h 4h\n";
+
+START_TEST(reader_matches_ldns)
+{
+	const char *path = temp_zone(reader_zone);
+	uint8_t apex[DNAME_MAXLEN];
+	name(apex, "example.com.");
+	struct log_capture l1 = { 0 }, l2 = { 0 };
+	struct zone_version *fast = NULL, *ref = NULL;
+	int r1 = zone_load_file(apex, path, capture, &l1, &fast);
+	int r2 = zone_load_file_ldns(apex, path, capture, &l2, &ref);
+	unlink(path);
+	/* soa2 is an SOA outside the apex: both refuse the zone alike. */
+	ck_assert_msg(r1 == r2, "%d %d\n%s---\n%s", r1, r2, l1.text, l2.text);
+	ck_assert_str_eq(l1.text, l2.text);
+	ck_assert_msg(strstr(l1.text, "soa2.example.com.: SOA record outside")
+		      != NULL, "%s", l1.text);
+}
+END_TEST
+
+/* The same zone without the bad SOA loads to the same version. */
+START_TEST(reader_same_version)
+{
+	char text[8192];
+	snprintf(text, sizeof(text), "%s", reader_zone);
+	*strstr(text, "soa2") = '\0';
+	const char *path = temp_zone(text);
+	uint8_t apex[DNAME_MAXLEN];
+	name(apex, "example.com.");
+	struct log_capture l1 = { 0 }, l2 = { 0 };
+	struct zone_version *fast = NULL, *ref = NULL;
+	ck_assert_msg(zone_load_file(apex, path, capture, &l1, &fast) == 0,
+		      "%s", l1.text);
+	ck_assert_msg(zone_load_file_ldns(apex, path, capture, &l2, &ref) == 0,
+		      "%s", l2.text);
+	unlink(path);
+	ck_assert_str_eq(l1.text, l2.text);
+	assert_same(fast, ref);
+	ck_assert_uint_eq(fast->rr_count, 24);
+	zone_version_release(fast);
+	zone_version_release(ref);
+	/* And every test zone of the repository. */
+	static const struct { const char *origin, *file; } files[] = {
+		{"example.com.", "example.com.zone"},
+		{"example.", "rfc4592.zone"},
+		{"example.", "signed-nsec3.zone"},
+		{"example.", "signed-nsec.zone"},
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char p[512];
+		snprintf(p, sizeof(p), "%s/%s", TEST_DATA_DIR, files[i].file);
+		name(apex, files[i].origin);
+		struct log_capture a = { 0 }, b = { 0 };
+		ck_assert_int_eq(zone_load_file(apex, p, capture, &a, &fast), 0);
+		ck_assert_int_eq(zone_load_file_ldns(apex, p, capture, &b, &ref), 0);
+		ck_assert_str_eq(a.text, b.text);
+		assert_same(fast, ref);
+		zone_version_release(fast);
+		zone_version_release(ref);
+	}
+}
+END_TEST
+
+/* RFC 1035 §5.1 allows the class before the TTL, as NSD and Knot read
+ * it; ldns does not, the built-in reader does for the common types. */
+START_TEST(reader_class_then_ttl)
+{
+	struct log_capture log = { 0 };
+	struct zone_version *v = load_text("example.com.",
+		HEAD "x IN 7200 A 192.0.2.9\n", &log);
+	ck_assert_msg(v != NULL, "%s", log.text);
+	struct zone_lookup l;
+	lookup(v, "x.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_FOUND);
+	ck_assert_uint_eq(zone_node_rrset(l.node, RRTYPE_A)->ttl, 7200);
+	zone_version_release(v);
+}
+END_TEST
+
+/* Records the built-in reader refuses are refused by ldns with the same
+ * message at the same line. */
+START_TEST(reader_errors_match_ldns)
+{
+	static const char *bad[] = {
+		"x A 192.0.2.256\n", "x A 1.2.3\n", "x AAAA 2001:db8::g\n",
+		"x MX 65536 mail\n", "x MX mail\n", "x TXT\n",
+		"x SRV 1 2 mail\n", "x CNAME a..b\n", "x A 192.0.2.1 extra\n",
+		"x CH TXT \"chaos\"\n", "x TXT \"\\1x\"\n",
+		"x SOA a b 1 2 3 4\n", "x 99999999999 A 192.0.2.1\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[1024];
+		snprintf(text, sizeof(text), HEAD "%s", bad[i]);
+		const char *path = temp_zone(text);
+		uint8_t apex[DNAME_MAXLEN];
+		name(apex, "example.com.");
+		struct log_capture l1 = { 0 }, l2 = { 0 };
+		struct zone_version *v1 = NULL, *v2 = NULL;
+		int r1 = zone_load_file(apex, path, capture, &l1, &v1);
+		int r2 = zone_load_file_ldns(apex, path, capture, &l2, &v2);
+		unlink(path);
+		ck_assert_msg(r1 == r2, "%s: %d vs %d", bad[i], r1, r2);
+		ck_assert_msg(strcmp(l1.text, l2.text) == 0, "%s:\n%s---\n%s",
+			      bad[i], l1.text, l2.text);
+		zone_version_release(v1);
+		zone_version_release(v2);
+	}
+}
+END_TEST
+
 /* ---- keys ---- */
 
 /* The query-path key (node_key_ends) equals the folded key, escapes of
@@ -934,6 +1079,10 @@ int main(void)
 	tcase_add_test(tc, apply_shares_nodes);
 	tcase_add_test(tc, zonedb_longest_match);
 	tcase_add_test(tc, key_ends);
+	tcase_add_test(tc, reader_matches_ldns);
+	tcase_add_test(tc, reader_same_version);
+	tcase_add_test(tc, reader_errors_match_ldns);
+	tcase_add_test(tc, reader_class_then_ttl);
 	tcase_add_test(tc, nsec3_chain);
 	tcase_add_test(tc, nsec3_chain_apply);
 	tcase_add_test(tc, nsec_chain);
