@@ -404,7 +404,8 @@ static void suffix_hashes(const struct name_labels *nl, uint32_t *h)
 		const uint8_t *l = nl->label[i];
 		v = (v ^ l[0]) * 16777619u;
 		for (uint8_t k = 1; k <= l[0]; k++)
-			v = (v ^ lower_octet(l[k])) * 16777619u;
+			v = (v ^ (l[k] | ((uint8_t)(l[k] - 'A') < 26 ? 0x20 : 0))) *
+			    16777619u;
 		h[i] = v;
 	}
 }
@@ -494,6 +495,39 @@ static int common_suffix(const struct name_labels *name,
 	return m;
 }
 
+/* When `name` is a sibling or a child of the last owner (as names come in
+ * a zone transfer, in canonical order), the labels it shares with it:
+ * returns their count and fills off[], or 0. Not always the longest
+ * match in the message (the name itself may be there as rdata), but a
+ * good one without an index lookup. */
+static int sibling_of_hint(const struct msg_writer *w,
+			   const struct name_labels *nl, uint16_t *off)
+{
+	if (w->hint_len == 0 || nl->n < 2)
+		return 0;
+	const uint8_t *tail = nl->label[1];
+	size_t tail_len = (size_t)(nl->label[nl->n - 1] - tail) +
+			  nl->label[nl->n - 1][0] + 2;
+	/* A child: all of the last owner after its first label. */
+	if (nl->n - 1 == w->hint_n && tail_len == w->hint_len &&
+	    w->hint_off[0] <= PTR_MAX_OFFSET &&
+	    memcmp(tail, w->hint_name, tail_len) == 0) {
+		memcpy(off, w->hint_off, (size_t)w->hint_n * sizeof(off[0]));
+		return w->hint_n;
+	}
+	/* A sibling: the same labels after the first. */
+	const uint8_t *htail = w->hint_name + 1 + w->hint_name[0];
+	size_t htail_len = w->hint_len - 1u - w->hint_name[0];
+	if (nl->n == w->hint_n && tail_len == htail_len &&
+	    w->hint_off[1] <= PTR_MAX_OFFSET &&
+	    memcmp(tail, htail, tail_len) == 0) {
+		memcpy(off, w->hint_off + 1,
+		       (size_t)(w->hint_n - 1) * sizeof(off[0]));
+		return w->hint_n - 1;
+	}
+	return 0;
+}
+
 /* Encodes `name` at e->pos, compressed when `compress`; compressed names
  * become pending targets for the rest of the item. */
 static void encode_name(struct encoder *e, const uint8_t *name, bool compress)
@@ -505,6 +539,7 @@ static void encode_name(struct encoder *e, const uint8_t *name, bool compress)
 	labels_of_name(name, &nl);
 	const struct msg_writer *hw = e->w;
 	if (compress && hw->hint_len != 0 && hw->hint_n == nl.n && nl.n > 0 &&
+	    hw->hint_off[0] <= PTR_MAX_OFFSET &&
 	    (size_t)(nl.label[nl.n - 1] - name) + nl.label[nl.n - 1][0] + 2 ==
 		hw->hint_len &&
 	    memcmp(name, hw->hint_name, hw->hint_len) == 0) {
@@ -512,6 +547,10 @@ static void encode_name(struct encoder *e, const uint8_t *name, bool compress)
 		 * it is there already. */
 		best = nl.n;
 		memcpy(best_off, hw->hint_off, (size_t)best * sizeof(best_off[0]));
+	} else if (compress && e->w->indexed &&
+		   (best = sibling_of_hint(hw, &nl, best_off)) > 0) {
+		/* A large message (a zone transfer): the previous owner's
+		 * sibling or child, found without the index. */
 	} else if (compress && e->w->indexed) {
 		uint32_t h[DNAME_MAXLABELS];
 		suffix_hashes(&nl, h);
@@ -704,7 +743,7 @@ static int write_item(struct msg_writer *w, int section, const struct item *it)
 	/* The owner is the first name encoded. */
 	const struct pending_name *owner = &e.pending[0];
 	w->hint_len = 0;
-	if (e.npending > 0 && owner->n > 0 && owner->off[0] <= PTR_MAX_OFFSET) {
+	if (e.npending > 0 && owner->n > 0) {
 		w->hint_len = (uint16_t)dname_len(owner->name);
 		w->hint_n = (uint8_t)owner->n;
 		memcpy(w->hint_name, owner->name, w->hint_len);
