@@ -398,9 +398,12 @@ def diff_views(a, b, limit=10):
 
 def soa_serial(port, zone, host=HOST, tcp=False, timeout=1.0):
     """The SOA serial the server at port answers with AA, or None (timeout,
-    error rcode, no AA)."""
+    error rcode, no AA).  A UDP query that gets no reply is sent once more:
+    on a loaded 2-core machine one datagram may wait past the timeout."""
     r = dnsclient.query(port, zone, "SOA", tcp=tcp, host=host,
                         timeout=timeout)
+    if r.msg is None and not tcp:
+        r = dnsclient.query(port, zone, "SOA", host=host, timeout=timeout)
     if r.msg is None or r.rcode != 0 or not r.flag("AA"):
         return None
     for rrset in r.msg.answer:
