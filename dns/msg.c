@@ -703,12 +703,15 @@ static int write_item(struct msg_writer *w, int section, const struct item *it)
 	e.pos = w->pos;
 	e.write = false;
 	e.npending = 0;
-	size_t bound =
-	    dname_len(it->owner) + (it->is_question ? 4 : 10) + it->rdlen;
 	if (w->count[section] == 0xFFFF)
 		return ERR_SPACE;
-	if (bound > w->limit - w->pos) {
-		/* It might not fit: measure before touching the buffer. */
+	/* Written in one pass when the buffer has room for the item even
+	 * uncompressed: what goes past the limit is not committed. Only
+	 * near the end of the buffer is it measured first. */
+	size_t room = w->cap - w->pos;
+	if (room < DNAME_MAXLEN + 10 + (size_t)it->rdlen &&
+	    dname_len(it->owner) + (it->is_question ? 4 : 10) + it->rdlen >
+		    room) {
 		int rc = encode_item(&e, it);
 		if (rc < 0)
 			return rc;
@@ -721,6 +724,8 @@ static int write_item(struct msg_writer *w, int section, const struct item *it)
 	int rc = encode_item(&e, it);
 	if (rc < 0)
 		return rc;
+	if (e.pos > w->limit)
+		return ERR_SPACE;
 
 	for (int i = 0; i < e.npending; i++) {
 		const struct pending_name *p = &e.pending[i];

@@ -298,8 +298,9 @@ int msg_write_question(struct msg_writer *w, const uint8_t *name, uint16_t type,
  * owner and RDF_NAME_COMPRESS rdata names (RFC 3597 §4) are compressed
  * against earlier names, matched case-insensitively; other rdata names
  * are copied as they are. Returns 0, ERR_SPACE when the RR would pass the
- * limit (the writer and the buffer are left exactly as before), or
- * ERR_INVAL (rdata not of type's layout, rdlen > 65535). */
+ * limit (the writer and the message are left exactly as before; octets of
+ * buf past the message's end may have been written), or ERR_INVAL (rdata
+ * not of type's layout, rdlen > 65535). */
 int msg_write_rr(struct msg_writer *w, enum msg_section section,
 		 const uint8_t *owner, uint16_t type, uint16_t rrclass,
 		 uint32_t ttl, const uint8_t *rdata, size_t rdlen);

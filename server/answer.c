@@ -932,10 +932,14 @@ static size_t finish(struct answer *a)
 
 /* A FORMERR without question (the question could not be read, or there
  * is not exactly one): header only, as NSD sends. */
-static size_t formerr_header_only(struct answer *a)
+static size_t formerr_header_only(struct answer *a, uint8_t *out,
+				  size_t outcap)
 {
 	a->rcode = RCODE_FORMERR;
 	a->have_edns = false;
+	a->limit = MSG_UDPLEN;
+	msg_writer_init(&a->w, out, outcap, a->limit);
+	msg_write_header(&a->w, a->qh.id, a->flags);
 	return finish(a);
 }
 
@@ -981,14 +985,10 @@ size_t answer_query_reserve(const struct answer_conf *conf,
 	unsigned opcode = msg_flags_opcode(a->qh.flags);
 	a->flags = msg_flags_set_opcode(MSG_FLAG_QR, opcode) |
 		   (a->qh.flags & (MSG_FLAG_RD | MSG_FLAG_CD));
-	a->limit = MSG_UDPLEN;
-	msg_writer_init(&a->w, out, outcap, a->limit);
-	msg_write_header(&a->w, a->qh.id, a->flags);
-
 	if (a->qh.count[MSG_QUESTION] != 1)
-		return formerr_header_only(a);
+		return formerr_header_only(a, out, outcap);
 	if (msg_read_question(&r, &a->q) < 0)
-		return formerr_header_only(a);
+		return formerr_header_only(a, out, outcap);
 	int records = read_records(a, &r);
 
 	a->limit = response_limit(a);
@@ -997,7 +997,7 @@ size_t answer_query_reserve(const struct answer_conf *conf,
 	msg_writer_init(&a->w, out, outcap, a->limit - opt_size(a));
 	msg_write_header(&a->w, a->qh.id, a->flags);
 	if (msg_write_question(&a->w, a->q.name, a->q.type, a->q.rrclass) < 0)
-		return formerr_header_only(a); /* cannot happen: 512 > 271 */
+		return formerr_header_only(a, out, outcap); /* 512 > 271: never */
 	msg_writer_mark(&a->w, &a->after_question);
 
 	if (records < 0) {

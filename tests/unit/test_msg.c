@@ -1449,10 +1449,13 @@ static void snap(struct snapshot *s, const struct msg_writer *w)
 	s->w = *w;
 }
 
+/* The writer and the message as they were; octets past the message may
+ * differ (an RR is written in one pass and not committed when it turns
+ * out to pass the limit). */
 static void assert_unchanged(const struct snapshot *s,
 			     const struct msg_writer *w)
 {
-	ck_assert_mem_eq(w->buf, s->buf, sizeof(s->buf));
+	ck_assert_mem_eq(w->buf, s->buf, s->w.pos);
 	ck_assert_uint_eq(w->pos, s->w.pos);
 	ck_assert_uint_eq(w->limit, s->w.limit);
 	ck_assert_uint_eq(w->section, s->w.section);
