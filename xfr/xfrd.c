@@ -556,8 +556,21 @@ static void store_copy(struct xfrd_zone *z, const struct zone_version *v)
 	z->stored_serial = v->serial;
 }
 
+/* Milliseconds since `t0` on the monotonic clock. */
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
 static void transfer_done(struct xfrd_zone *z)
 {
+	/* From the last message to the new version served: the log says how
+	 * long applying, journalling and publishing took. */
+	struct timespec last_message;
+	clock_gettime(CLOCK_MONOTONIC, &last_message);
 	const struct xfr_peer *p = &z->s->primaries[z->primary];
 	struct zone_version *cur = z->d->ops->current(z->d->arg, z->zone);
 	struct zone_version *v = NULL;
@@ -581,9 +594,7 @@ static void transfer_done(struct xfrd_zone *z)
 		finish_refresh(z, true);
 		return;
 	}
-	zlog(z, XFRD_LOG_INFO, "%s from %s: serial %u, %zu messages, %zu RRs, "
-	     "%lld s", z->xin.kind == XFRIN_INCREMENTAL ? "IXFR" : "AXFR", p->text,
-	     v->serial, z->xin.messages, z->xin.rrs, (long long)took);
+	const char *kind = z->xin.kind == XFRIN_INCREMENTAL ? "IXFR" : "AXFR";
 	/* Nothing is served that a crash could lose: either the journal
 	 * (fsync'd) leads from the copy on disk to the new serial, and the
 	 * copy is rewritten after publishing, or the copy is written first.
@@ -600,6 +611,10 @@ static void transfer_done(struct xfrd_zone *z)
 	z->expired = false;
 	zone_version_ref(v);
 	z->d->ops->publish(z->d->arg, z->zone, v);
+	zlog(z, XFRD_LOG_INFO, "%s from %s: serial %u, %zu messages, %zu RRs, "
+	     "%lld s; served %.1f ms after the last message", kind, p->text,
+	     v->serial, z->xin.messages, z->xin.rrs, (long long)took,
+	     ms_since(&last_message));
 	finish_refresh(z, true);
 	xfrd_zone_notify(z);
 	if (durable)
