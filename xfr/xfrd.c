@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -615,6 +616,10 @@ static void transfer_done(struct xfrd_zone *z)
 	     "%lld s; served %.1f ms after the last message", kind, p->text,
 	     v->serial, z->xin.messages, z->xin.rrs, (long long)took,
 	     ms_since(&last_message));
+	/* A zone built whole leaves the builder's memory free in the heap:
+	 * give it back (an IXFR leaves little). */
+	if (z->xin.kind != XFRIN_INCREMENTAL)
+		malloc_trim(0);
 	finish_refresh(z, true);
 	xfrd_zone_notify(z);
 	if (durable)
@@ -1006,6 +1011,7 @@ int xfrd_zone_start(struct xfrd_zone *z)
 		z->stored = true;
 		z->stored_serial = v->serial;
 		v = replay_journal(z, v);
+		malloc_trim(0); /* the loader's memory, as after an AXFR */
 	}
 	struct soa_timers t;
 	if (v != NULL && version_timers(v, &t)) {

@@ -476,7 +476,9 @@ static int owner_order(const void *a, const void *b)
 }
 
 /* Re-flags touched nodes; where a cut or DNAME appeared or went away, the
- * whole subtree below it. */
+ * whole subtree below it. (Only then: the apex's NS, or a delegation whose
+ * NS RRset changed, leave every descendant's flags as they were, and
+ * walking the apex's subtree would cost the whole zone per IXFR.) */
 static int reflag_touched(struct apply_ctx *ctx, const struct zone_version *base)
 {
 	qsort(ctx->touched, ctx->ntouched, sizeof(*ctx->touched), owner_order);
@@ -486,11 +488,11 @@ static int reflag_touched(struct apply_ctx *ctx, const struct zone_version *base
 		if (n == NULL)
 			continue;
 		const struct zone_node *old = zone_get(base, owner);
-		bool had = old && (old->flags & (NODE_CUT | NODE_DNAME));
-		bool has = zone_node_rrset(n, RRTYPE_NS) ||
-			   zone_node_rrset(n, RRTYPE_DNAME);
+		uint16_t redirect = NODE_CUT | NODE_DNAME;
+		uint16_t had = old ? old->flags & redirect : 0;
+		uint16_t has = compute_flags(ctx->v, n) & redirect;
 		int r;
-		if (had || has) {
+		if (had != has) {
 			uint8_t key[QP_MAXKEY];
 			size_t klen = node_key(owner, key);
 			r = qp_walk_prefix(&ctx->v->tree, key, klen, reflag_leaf, ctx);
