@@ -481,6 +481,8 @@ static int owner_order(const void *a, const void *b)
  * walking the apex's subtree would cost the whole zone per IXFR.) */
 static int reflag_touched(struct apply_ctx *ctx, const struct zone_version *base)
 {
+	if (ctx->ntouched == 0)
+		return 0; /* only removals: qsort must not see a NULL array */
 	qsort(ctx->touched, ctx->ntouched, sizeof(*ctx->touched), owner_order);
 	for (size_t i = 0; i < ctx->ntouched; i++) {
 		const uint8_t *owner = ctx->touched[i];
