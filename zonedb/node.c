@@ -149,11 +149,14 @@ int node_draft_add(struct node_draft *d, uint16_t type, uint32_t ttl,
 			struct node_set_draft *sets = realloc(d->sets, cap * sizeof(*sets));
 			if (sets == NULL)
 				return ERR_NOMEM;
+			/* Slots past nsets keep their RR arrays for reuse
+			 * (node_draft_clear): new ones start empty. */
+			memset(sets + d->cap, 0, (cap - d->cap) * sizeof(*sets));
 			d->sets = sets;
 			d->cap = cap;
 		}
 		set = &d->sets[d->nsets++];
-		memset(set, 0, sizeof(*set));
+		set->count = 0;
 		set->type = type;
 		set->covered = covered;
 		set->ttl = ttl;
@@ -189,8 +192,11 @@ int node_draft_remove(struct node_draft *d, uint16_t type,
 			continue;
 		set->rrs[i] = set->rrs[--set->count];
 		if (set->count == 0) {
-			free(set->rrs);
+			/* Swap the empty set with the last one in use, which
+			 * keeps each RR array in exactly one slot. */
+			struct node_set_draft empty = *set;
 			*set = d->sets[--d->nsets];
+			d->sets[d->nsets] = empty;
 		}
 		return 0;
 	}
@@ -221,11 +227,39 @@ int node_thaw(const struct zone_node *n, struct node_draft *d)
 
 void node_draft_free(struct node_draft *d)
 {
-	for (size_t i = 0; i < d->nsets; i++)
+	for (size_t i = 0; i < d->cap; i++)
 		free(d->sets[i].rrs);
 	free(d->sets);
 	d->sets = NULL;
 	d->nsets = d->cap = 0;
+}
+
+void node_draft_clear(struct node_draft *d)
+{
+	for (size_t i = 0; i < d->nsets; i++)
+		d->sets[i].count = 0;
+	d->nsets = 0;
+	d->flags = 0;
+}
+
+int node_thaw_into(const struct zone_node *n, struct node_draft *d)
+{
+	node_draft_clear(d);
+	d->owner = n->owner;
+	d->flags = n->flags;
+	for (uint16_t i = 0; i < n->nrrsets; i++) {
+		const struct zone_rrset *rs = &n->rrsets[i];
+		size_t pos = 0;
+		uint16_t len;
+		const uint8_t *rdata;
+		while ((rdata = zone_rrset_next(rs, &pos, &len)) != NULL) {
+			bool mismatch;
+			if (node_draft_add(d, rs->type, rs->ttl, rdata, len,
+					   &mismatch) != 0)
+				return ERR_NOMEM;
+		}
+	}
+	return 0;
 }
 
 static int rr_cmp(const void *a, const void *b, void *arg)

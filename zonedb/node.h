@@ -81,6 +81,12 @@ int node_thaw(const struct zone_node *n, struct node_draft *d);
 /* Frees a draft's arrays (not the rdata or owner). */
 void node_draft_free(struct node_draft *d);
 
+/* Empties a draft, keeping its arrays for the next owner. */
+void node_draft_clear(struct node_draft *d);
+
+/* node_thaw into a draft that has arrays already (cleared first). */
+int node_thaw_into(const struct zone_node *n, struct node_draft *d);
+
 /* One immutable node from a draft (rdata sorted canonically, duplicates
  * dropped), with one reference. NULL on ENOMEM. */
 struct zone_node *node_freeze(const struct node_draft *d);

@@ -64,6 +64,7 @@ struct zone_node {
 	uint16_t nrrsets;
 	uint16_t key_len;         /* the trie key follows the owner */
 	uint8_t owner_len;
+	uint32_t build_seq;       /* the builder's, while it builds */
 	const uint8_t *owner;     /* lowercase wire form */
 	const struct zone_rrset *rrsets;
 };
