@@ -61,26 +61,6 @@ void zone_diff_free(struct zone_diff *d)
 
 /* ---- computing a difference ---- */
 
-struct node_list {
-	const struct zone_node **nodes;
-	size_t count, cap;
-};
-
-static int collect(const struct zone_node *n, void *arg)
-{
-	struct node_list *l = arg;
-	if (l->count == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 1024;
-		const struct zone_node **grown = realloc(l->nodes, cap * sizeof(*grown));
-		if (grown == NULL)
-			return ERR_NOMEM;
-		l->nodes = grown;
-		l->cap = cap;
-	}
-	l->nodes[l->count++] = n;
-	return 0;
-}
-
 static int add_set(struct zone_diff *d, bool add, const uint8_t *owner,
 		   const struct zone_rrset *rs)
 {
@@ -166,32 +146,52 @@ static void soa_first(struct zone_change_rr *list, size_t n)
 	}
 }
 
+/* Canonical order of two nodes: their keys' order. */
+static int key_order(const struct zone_node *a, const struct zone_node *b)
+{
+	size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
+	int c = memcmp(zone_node_key(a), zone_node_key(b), n);
+	if (c != 0)
+		return c;
+	return a->key_len < b->key_len ? -1 : a->key_len > b->key_len;
+}
+
 int zone_diff_compute(const struct zone_version *old_version,
 		      const struct zone_version *new_version,
 		      struct zone_diff *out)
 {
 	memset(out, 0, sizeof(*out));
-	struct node_list a = { 0 }, b = { 0 };
-	int r = zone_walk(old_version, collect, &a);
-	if (r == 0)
-		r = zone_walk(new_version, collect, &b);
-	size_t i = 0, j = 0;
-	while (r == 0 && (i < a.count || j < b.count)) {
-		if (i < a.count && j < b.count && a.nodes[i] == b.nodes[j]) {
-			i++, j++; /* shared node: unchanged */
+	/* Both versions walked side by side in canonical order; nodes they
+	 * share are unchanged. Nothing is collected: the iterators are all
+	 * the memory a reload's difference needs besides its result. */
+	struct zone_iter *it = malloc(2 * sizeof(*it));
+	if (it == NULL)
+		return ERR_NOMEM;
+	zone_iter_init(&it[0], old_version);
+	zone_iter_init(&it[1], new_version);
+	const struct zone_node *a = zone_iter_next(&it[0]);
+	const struct zone_node *b = zone_iter_next(&it[1]);
+	int r = 0;
+	while (r == 0 && (a != NULL || b != NULL)) {
+		if (a == b) {
+			a = zone_iter_next(&it[0]);
+			b = zone_iter_next(&it[1]);
 			continue;
 		}
-		int c = i >= a.count ? 1 : j >= b.count ? -1
-			: dname_cmp(a.nodes[i]->owner, b.nodes[j]->owner);
-		if (c < 0)
-			r = diff_nodes(out, a.nodes[i++], NULL);
-		else if (c > 0)
-			r = diff_nodes(out, NULL, b.nodes[j++]);
-		else
-			r = diff_nodes(out, a.nodes[i++], b.nodes[j++]);
+		int c = a == NULL ? 1 : b == NULL ? -1 : key_order(a, b);
+		if (c < 0) {
+			r = diff_nodes(out, a, NULL);
+			a = zone_iter_next(&it[0]);
+		} else if (c > 0) {
+			r = diff_nodes(out, NULL, b);
+			b = zone_iter_next(&it[1]);
+		} else {
+			r = diff_nodes(out, a, b);
+			a = zone_iter_next(&it[0]);
+			b = zone_iter_next(&it[1]);
+		}
 	}
-	free(a.nodes);
-	free(b.nodes);
+	free(it);
 	if (r != 0) {
 		zone_diff_free(out);
 		return r;
