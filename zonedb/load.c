@@ -11,11 +11,14 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ldns/ldns.h>
 
@@ -93,10 +96,20 @@ static const bool special[256] = {
 	[';'] = true,  ['('] = true,  [')'] = true,
 };
 
+/* A zone file is read in pieces, so that a large one costs no memory
+ * beyond a window of its text: the window is refilled whenever less than
+ * REFILL_AT octets are left ahead, more than any record can take (a
+ * record's rdata is at most 65535 octets, four characters each as \DDD
+ * escapes). Not mapped: a file truncated while it is read would crash a
+ * mapping with SIGBUS. */
+#define WINDOW (2u << 20)
+#define REFILL_AT (512u << 10)
+
 struct reader {
 	const char *buf;
 	size_t len, pos;
 	unsigned long line;
+	bool more;                /* the file goes on past buf[len] */
 };
 
 static bool blank(const struct record *r)
@@ -109,7 +122,8 @@ static bool blank(const struct record *r)
 
 /* Reads the next logical record: parentheses join lines, comments and the
  * parentheses themselves are dropped, quoted text and escapes are kept.
- * Returns 1 with a record, 0 at the end, or ERR_SYNTAX (message in *err). */
+ * Returns 1 with a record, 2 for a blank one, 0 at the end, or ERR_SYNTAX
+ * (message in *err). */
 static int next_record(struct reader *rd, struct record *r, const char **err)
 {
 	for (;;) {
@@ -181,6 +195,10 @@ static int next_record(struct reader *rd, struct record *r, const char **err)
 			if (record_put(r, c) != 0)
 				return ERR_NOMEM;
 		}
+		if (r->len > REFILL_AT || (rd->pos >= rd->len && rd->more)) {
+			*err = "record longer than 512 KB";
+			return ERR_SYNTAX;
+		}
 		if (quoted) {
 			*err = "unterminated quoted text";
 			return ERR_SYNTAX;
@@ -189,8 +207,9 @@ static int next_record(struct reader *rd, struct record *r, const char **err)
 			*err = "'(' without ')'";
 			return ERR_SYNTAX;
 		}
-		if (!blank(r))
-			return 1;
+		/* A blank one (comments only) goes back to the caller too,
+		 * which refills the window between records. */
+		return blank(r) ? 2 : 1;
 	}
 }
 
@@ -282,12 +301,15 @@ static bool token_ttl(const char *t, size_t len, uint32_t *out)
 struct rdata_out {
 	uint8_t *buf;
 	size_t len;
+	bool overflow;            /* more than 65535 octets */
 };
 
 static bool put_octets(struct rdata_out *o, const void *data, size_t len)
 {
-	if (o->len + len > MSG_RDATA_MAX)
+	if (o->len + len > MSG_RDATA_MAX) {
+		o->overflow = true;
 		return false;
+	}
 	memcpy(o->buf + o->len, data, len);
 	o->len += len;
 	return true;
@@ -430,10 +452,12 @@ static bool fast_rdata(uint16_t type, const char **s, const uint8_t *origin,
 
 /* Reads a record of a common type: owner (blank: the previous one),
  * TTL and class IN in either order, type, rdata. False for anything
- * else, which ldns then reads. */
+ * else, which ldns then reads, except rdata over 65535 octets (*overflow:
+ * ldns would cut it short without a word). */
 static bool fast_record(struct load_ctx *ctx, const char *text,
 			const uint8_t *origin, uint8_t owner[DNAME_MAXLEN],
-			uint16_t *type, uint32_t *ttl, size_t *rdlen)
+			uint16_t *type, uint32_t *ttl, size_t *rdlen,
+			bool *overflow)
 {
 	const char *s = text, *t;
 	size_t len;
@@ -470,9 +494,11 @@ static bool fast_record(struct load_ctx *ctx, const char *text,
 		return false;
 	if (!have_ttl)
 		*ttl = ctx->default_ttl;
-	struct rdata_out o = {ctx->rdata, 0};
-	if (!fast_rdata(*type, &s, origin, &o) || next_token(&s, &t, &len))
+	struct rdata_out o = {ctx->rdata, 0, false};
+	if (!fast_rdata(*type, &s, origin, &o) || next_token(&s, &t, &len)) {
+		*overflow = o.overflow;
 		return false;
+	}
 	*rdlen = o.len;
 	return true;
 }
@@ -547,10 +573,13 @@ static void add_rr(struct load_ctx *ctx, const char *path, unsigned long line,
 	uint16_t type;
 	uint32_t ttl;
 	size_t rdlen;
-	if (!ctx->ldns_only &&
-	    fast_record(ctx, text, origin, owner, &type, &ttl, &rdlen))
+	bool overflow = false;
+	if (!ctx->ldns_only && fast_record(ctx, text, origin, owner, &type,
+					   &ttl, &rdlen, &overflow))
 		builder_add(ctx, path, line, owner, type, ttl, ctx->rdata,
 			    rdlen);
+	else if (overflow)
+		load_error(ctx, path, line, "rdata longer than 65535 octets");
 	else
 		ldns_record(ctx, path, line, text, origin);
 }
@@ -614,64 +643,70 @@ static void directive(struct load_ctx *ctx, const char *path,
 	}
 }
 
-static int read_all(const char *path, char **out, size_t *len)
+
+struct zone_text {
+	int fd;
+	bool eof;
+	char *buf;
+};
+
+/* Moves what is left ahead to the start of the window and reads more.
+ * Returns 0 or ERR_IO. */
+static int text_refill(struct zone_text *t, struct reader *rd)
 {
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return ERR_IO;
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-	while (buf != NULL) {
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (n < cap)
-			break;
-		cap *= 2;
-		char *grown = realloc(buf, cap);
-		if (grown == NULL) {
-			free(buf);
-			buf = NULL;
-		}
-		buf = grown;
+	size_t left = rd->len - rd->pos;
+	memmove(t->buf, t->buf + rd->pos, left);
+	rd->pos = 0;
+	rd->len = left;
+	while (!t->eof && rd->len < WINDOW) {
+		ssize_t n = read(t->fd, t->buf + rd->len, WINDOW - rd->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ERR_IO;
+		if (n == 0)
+			t->eof = true;
+		rd->len += (size_t)n;
 	}
-	int err = ferror(f);
-	fclose(f);
-	if (buf == NULL)
-		return ERR_NOMEM;
-	if (err) {
-		free(buf);
-		return ERR_IO;
-	}
-	*out = buf;
-	*len = n;
+	rd->more = !t->eof;
 	return 0;
 }
 
 static int load_file(struct load_ctx *ctx, const char *path,
 		     const uint8_t *origin_in, int depth)
 {
-	char *buf;
-	size_t len;
-	int r = read_all(path, &buf, &len);
-	if (r != 0)
-		return r;
+	struct zone_text text = { .fd = open(path, O_RDONLY | O_CLOEXEC) };
+	if (text.fd < 0)
+		return ERR_IO;
+	text.buf = malloc(WINDOW);
+	if (text.buf == NULL) {
+		close(text.fd);
+		return ERR_NOMEM;
+	}
 	uint8_t origin[DNAME_MAXLEN];
 	memcpy(origin, origin_in, dname_len(origin_in));
-	struct reader rd = { .buf = buf, .len = len, .line = 1 };
+	struct reader rd = { .buf = text.buf, .len = 0, .line = 1 };
 	struct record rec = { 0 };
 	const char *err = NULL;
-	while ((r = next_record(&rd, &rec, &err)) > 0) {
-		if (rec.text[0] == '$')
+	int r = text_refill(&text, &rd);
+	while (r == 0 && (r = next_record(&rd, &rec, &err)) > 0) {
+		if (r == 1 && rec.text[0] == '$')
 			directive(ctx, path, rec.line, rec.text, origin, depth);
-		else
+		else if (r == 1)
 			add_rr(ctx, path, rec.line, rec.text, origin);
+		r = 0;
+		if (!text.eof && rd.len - rd.pos < REFILL_AT)
+			r = text_refill(&text, &rd);
 	}
 	if (r == ERR_SYNTAX)
 		load_error(ctx, path, rec.line, "%s", err);
 	else if (r == ERR_NOMEM)
 		load_error(ctx, path, rec.line, "out of memory");
+	else if (r == ERR_IO)
+		load_error(ctx, path, rd.line, "cannot read: %s", strerror(errno));
 	free(rec.text);
-	free(buf);
+	free(text.buf);
+	close(text.fd);
 	return 0;
 }
 

@@ -838,6 +838,78 @@ START_TEST(reader_errors_match_ldns)
 }
 END_TEST
 
+/* A zone file several times the reader's 2 MB window: records across
+ * refills, multi-line records, a long run of comments. */
+START_TEST(reader_large_file)
+{
+	char path[] = "/tmp/tandem-test-bigzoneXXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	FILE *f = fdopen(fd, "w");
+	fputs(HEAD, f);
+	for (int i = 0; i < 40000; i++) {
+		if (i == 20000)
+			for (int c = 0; c < 12000; c++)
+				fprintf(f, "; a comment line to fill the window %d\n", c);
+		if (i % 7 == 0)
+			fprintf(f, "h%d IN TXT ( \"part one of %d\"\n"
+				   "\t\"part two\" ) ; note\n", i, i);
+		else
+			fprintf(f, "h%d IN A 10.%d.%d.%d\n", i, i >> 16,
+				(i >> 8) & 255, i & 255);
+	}
+	fputs("last IN A 192.0.2.99\n", f);
+	fclose(f);
+	struct log_capture log = { 0 };
+	struct zone_version *v = load("example.com.", path, &log);
+	unlink(path);
+	ck_assert_msg(v != NULL, "%s", log.text);
+	ck_assert_uint_eq(v->rr_count, 3 + 40000 + 1);
+	struct zone_lookup l;
+	lookup(v, "last.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_FOUND);
+	lookup(v, "h39998.example.com.", &l);
+	ck_assert_int_eq(l.kind, ZONE_FOUND);
+	zone_version_release(v);
+}
+END_TEST
+
+/* A record longer than the reader's look-ahead is an error, not cut;
+ * so is rdata over 65535 octets (ldns would cut it short). */
+START_TEST(reader_record_too_long)
+{
+	char path[] = "/tmp/tandem-test-longrecXXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	FILE *f = fdopen(fd, "w");
+	fputs(HEAD, f);
+	fputs("x IN TXT (\n", f);
+	for (int i = 0; i < 40000; i++)
+		fputs("  \"0123456789\"\n", f);
+	fputs(")\n", f);
+	for (int i = 0; i < 200000; i++)
+		fprintf(f, "h%d IN A 192.0.2.1\n", i);
+	fclose(f);
+	struct log_capture log = { 0 };
+	struct zone_version *v = load("example.com.", path, &log);
+	unlink(path);
+	ck_assert_ptr_null(v);
+	ck_assert_msg(strstr(log.text, ":6: record longer than 512 KB") != NULL,
+		      "%s", log.text);
+
+	char text[200000];
+	size_t n = (size_t)snprintf(text, sizeof(text), "%sx IN TXT", HEAD);
+	for (int i = 0; i < 6000; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, " \"0123456789\"");
+	snprintf(text + n, sizeof(text) - n, "\n");
+	struct log_capture log2 = { 0 };
+	v = load_text("example.com.", text, &log2);
+	ck_assert_ptr_null(v);
+	ck_assert_msg(strstr(log2.text, ":6: rdata longer than 65535 octets") !=
+		      NULL, "%s", log2.text);
+}
+END_TEST
+
 /* ---- keys ---- */
 
 /* The query-path key (node_key_ends) equals the folded key, escapes of
@@ -1083,6 +1155,8 @@ int main(void)
 	tcase_add_test(tc, reader_same_version);
 	tcase_add_test(tc, reader_errors_match_ldns);
 	tcase_add_test(tc, reader_class_then_ttl);
+	tcase_add_test(tc, reader_large_file);
+	tcase_add_test(tc, reader_record_too_long);
 	tcase_add_test(tc, nsec3_chain);
 	tcase_add_test(tc, nsec3_chain_apply);
 	tcase_add_test(tc, nsec_chain);
