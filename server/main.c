@@ -9,10 +9,12 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -608,6 +610,29 @@ out:
 	return ret;
 }
 
+/* Raises the descriptor limit to the hard limit, as NSD and Knot do: each
+ * TCP client takes one, and running out stalls accepting. Says so when
+ * tcp-max-clients cannot fit even then. */
+static void raise_fd_limit(struct server *s)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* Listening sockets, transfers, journals, the control socket. */
+	rlim_t want = (rlim_t)s->conf->tcp_max_clients + 64;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		log_warning(&s->log, "descriptor limit %llu is below "
+			    "tcp-max-clients + 64 (%llu): TCP clients past it "
+			    "wait until others leave",
+			    (unsigned long long)rl.rlim_cur,
+			    (unsigned long long)want);
+}
+
 int main(int argc, char **argv)
 {
 	struct options opt = {0};
@@ -635,6 +660,12 @@ int main(int argc, char **argv)
 
 	/* A client closing its TCP connection must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit(s);
+	/* Buffers of 32 KB and more (a TCP message being received, a
+	 * transfer's) get their own mapping, given back when freed: a
+	 * flood of large TCP messages otherwise leaves its memory stranded
+	 * in the workers' heaps behind smaller allocations. */
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024);
 
 	int status = 1;
 	if (s->conf->storage != NULL && mkdir(s->conf->storage, 0750) != 0 &&

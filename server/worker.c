@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define URCU_INLINE_SMALL_FUNCTIONS
@@ -66,6 +67,7 @@ struct tcp_listener {
 	struct worker *w;
 	int fd;
 	struct event *ev;
+	struct event *pause_ev; /* out of descriptors: accept again later */
 };
 
 struct tcp_conn {
@@ -115,6 +117,7 @@ struct worker {
 	 * pktinfo), and the first in_used of them were filled since. */
 	int in_wildcard;
 	int in_used;
+	time_t emfile_logged; /* last "out of descriptors" warning */
 
 	struct worker_stats stats;
 };
@@ -550,6 +553,7 @@ static bool tcp_process(struct tcp_conn *c)
 	if (pos > 0) {
 		memmove(c->in, c->in + pos, c->in_len - pos);
 		c->in_len -= pos;
+		tcp_touch(c);
 	}
 
 	if (out_pending(c) > 0 || c->xfr != NULL) {
@@ -607,7 +611,9 @@ static void tcp_read(struct tcp_conn *c)
 		if (n == 0)
 			c->eof = true;
 		c->in_len += (size_t)n;
-		tcp_touch(c);
+		/* Not tcp_touch: only a whole message counts as activity, so
+		 * a client trickling one octet at a time still times out
+		 * (tcp_process touches per message). */
 		if (!tcp_process(c))
 			return;
 		if (c->eof || out_pending(c) > 0 || (size_t)n < space)
@@ -672,6 +678,35 @@ static void tcp_open(struct worker *w, struct tcp_conn *c, int fd)
 	w->stats.tcp_accepted++;
 }
 
+/* Out of file descriptors, the pending connection stays in the backlog
+ * and the listener would fire again at once: stop accepting for a
+ * moment, and say so at most once a minute. */
+#define ACCEPT_PAUSE_MS 100
+#define ACCEPT_LOG_EVERY 60
+
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_listener *l = arg;
+	event_add(l->ev, NULL);
+}
+
+static void accept_pause(struct tcp_listener *l)
+{
+	struct worker *w = l->w;
+	int err = errno;
+	time_t now = time(NULL);
+	w->stats.tcp_refused++;
+	if (now - w->emfile_logged >= ACCEPT_LOG_EVERY) {
+		w->emfile_logged = now;
+		log_warning(w->s.log, "worker %u: accept: %s; TCP paused "
+			    "(tcp-max-clients above the descriptor limit?)",
+			    w->id, strerror(err));
+	}
+	struct timeval pause = {0, ACCEPT_PAUSE_MS * 1000};
+	event_del(l->ev);
+	event_add(l->pause_ev, &pause);
+}
+
 static void tcp_accept_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tcp_listener *l = arg;
@@ -685,8 +720,7 @@ static void tcp_accept_cb(evutil_socket_t fd, short what, void *arg)
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno == EMFILE || errno == ENFILE)
-				log_warning(w->s.log, "worker %u: accept: %s",
-					    w->id, strerror(errno));
+				accept_pause(l);
 			return;
 		}
 		struct tcp_conn *c = w->free_conns;
@@ -784,7 +818,8 @@ static int add_sockets(struct worker *w, struct conf_listen *listens,
 		tl->fd = tfd;
 		tl->ev = event_new(w->base, tfd, EV_READ | EV_PERSIST,
 				   tcp_accept_cb, tl);
-		if (us->ev == NULL || tl->ev == NULL ||
+		tl->pause_ev = evtimer_new(w->base, accept_resume_cb, tl);
+		if (us->ev == NULL || tl->ev == NULL || tl->pause_ev == NULL ||
 		    event_add(us->ev, NULL) < 0 || event_add(tl->ev, NULL) < 0)
 			return ERR_NOMEM;
 	}
@@ -921,6 +956,8 @@ void worker_free(struct worker *w)
 	for (size_t i = 0; i < w->ntcp; i++) {
 		if (w->tcp[i].ev)
 			event_free(w->tcp[i].ev);
+		if (w->tcp[i].pause_ev)
+			event_free(w->tcp[i].pause_ev);
 		close(w->tcp[i].fd);
 	}
 	free(w->udp);
