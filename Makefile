@@ -1,13 +1,16 @@
 # Thin wrapper around CMake; see README.md.
 BUILD     ?= build
 SANBUILD  ?= build-sanitize
+FUZZBUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 2
 JOBS      ?= $(shell nproc)
 CMAKEFLAGS ?=
 ifdef CI
 CMAKEFLAGS += -DTANDEM_WERROR=ON
 endif
 
-.PHONY: all deps build run test sanitize bench clean
+.PHONY: all deps build run test sanitize fuzz bench clean
 
 all: build
 
@@ -29,8 +32,15 @@ sanitize: deps
 	cmake --build $(SANBUILD) -j $(JOBS)
 	cd $(SANBUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
+# libFuzzer targets (tests/fuzz/): clang, ASan+UBSan, each target run for
+# FUZZ_SECONDS, FUZZ_JOBS at a time; any crash or sanitizer report fails.
+fuzz: deps
+	cmake -S . -B $(FUZZBUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTANDEM_SANITIZE=ON -DTANDEM_FUZZ=ON >/dev/null
+	cmake --build $(FUZZBUILD) -j $(JOBS) --target fuzz_targets
+	bash tests/fuzz/run.sh -b $(FUZZBUILD) -t $(FUZZ_SECONDS) -j $(FUZZ_JOBS)
+
 bench: build
 	/usr/bin/python3 tests/bench/run.py --build-dir $(BUILD) $(BENCHFLAGS)
 
 clean:
-	rm -rf $(BUILD) $(SANBUILD)
+	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)

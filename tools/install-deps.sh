@@ -6,6 +6,7 @@ set -eu
 
 PACKAGES="
 build-essential cmake pkg-config clang
+libclang-rt-dev llvm
 libevent-dev libldns-dev libssl-dev libsodium-dev liburcu-dev check
 python3 python3-pytest python3-dnspython
 bind9 bind9-utils nsd knot knot-dnsutils dnsutils ldnsutils dnsperf
