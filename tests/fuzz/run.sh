@@ -7,14 +7,16 @@
 # saved under BUILD/fuzz/artifacts/TARGET/ and the report is in
 # BUILD/fuzz/logs/TARGET.log.
 #
-#   tests/fuzz/run.sh [-b BUILD] [-t SECONDS] [-j JOBS] [TARGET...]
+#   tests/fuzz/run.sh [-b BUILD] [-t SECONDS] [-j JOBS] [--keep-going] [TARGET...]
 #   tests/fuzz/run.sh [-b BUILD] --replay [TARGET...]
 #
 # Each target starts from its seeds (tests/fuzz/corpus/TARGET, read only)
 # and from what earlier runs found (BUILD/fuzz/corpus/TARGET, where new
 # inputs go). --replay runs the saved reproducers of tests/fuzz/crashes/
 # once each and says which still fail: for checking a fix, not part of
-# `make fuzz`.
+# `make fuzz`. --keep-going restarts a target that failed for the time it
+# has left (a long run past a known bug); its result counts the failures.
+# FUZZ_FLAGS adds libFuzzer flags to every run.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,6 +24,7 @@ build=build-fuzz
 seconds=60
 jobs=2
 replay=0
+keep_going=0
 all_targets="answer msg zone_load xfrin tsig conf control"
 
 while [ $# -gt 0 ]; do
@@ -30,7 +33,8 @@ while [ $# -gt 0 ]; do
 	-t) seconds=$2; shift 2 ;;
 	-j) jobs=$2; shift 2 ;;
 	--replay) replay=1; shift ;;
-	-h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+	--keep-going) keep_going=1; shift ;;
+	-h|--help) sed -n '2,22p' "$0"; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -87,18 +91,38 @@ if [ "$replay" = 1 ]; then
 fi
 
 mkdir -p "$work/logs"
+# One target for $seconds: one libFuzzer run, or with --keep-going a new
+# run for the time left after each failure. Writes TARGET.log (all runs),
+# TARGET.rc (the first failure's exit status, else 0), TARGET.fails and
+# TARGET.secs.
 run_one() {
 	local t=$1
 	local corpus=$work/corpus/$t artifacts=$work/artifacts/$t/
+	local log=$work/logs/$t.log begin now left rc first=0 fails=0
 	mkdir -p "$corpus" "$artifacts"
-	# timeout(1) is the backstop for a fuzzer that does not stop by
-	# itself: startup and the final report get two minutes more.
-	timeout -k 10 $((seconds + 120)) "$bin/fuzz_$t" \
-		-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2560 \
-		-print_final_stats=1 -artifact_prefix="$artifacts" \
-		$(options "$t") $flags "$corpus" "$here/corpus/$t" \
-		>"$work/logs/$t.log" 2>&1
-	echo $? >"$work/logs/$t.rc"
+	: >"$log"
+	begin=$(date +%s)
+	left=$seconds
+	while [ "$left" -gt 0 ]; do
+		# timeout(1) is the backstop for a fuzzer that does not stop
+		# by itself: startup and the final report get two minutes.
+		timeout -k 10 $((left + 120)) "$bin/fuzz_$t" \
+			-max_total_time="$left" -timeout=10 -rss_limit_mb=2560 \
+			-print_final_stats=1 -artifact_prefix="$artifacts" \
+			$(options "$t") $flags "$corpus" "$here/corpus/$t" \
+			>>"$log" 2>&1
+		rc=$?
+		now=$(date +%s)
+		left=$((seconds - (now - begin)))
+		[ "$rc" = 0 ] && break
+		fails=$((fails + 1))
+		[ "$first" = 0 ] && first=$rc
+		[ "$keep_going" = 1 ] || break
+		echo "fuzz: $t failed (exit $rc), going on for ${left}s" >&2
+	done
+	echo "$first" >"$work/logs/$t.rc"
+	echo "$fails" >"$work/logs/$t.fails"
+	echo $(($(date +%s) - begin)) >"$work/logs/$t.secs"
 }
 
 start=$(date +%s)
@@ -113,12 +137,16 @@ done
 wait
 
 status=0
-printf '%-10s %12s %8s %6s %7s %8s  %s\n' target executions exec/s cov ft corpus result
+printf '%-10s %11s %7s %5s %6s %10s  %s\n' target executions exec/s cov ft corpus result
 for t in $targets; do
 	log=$work/logs/$t.log
 	rc=$(cat "$work/logs/$t.rc" 2>/dev/null || echo "?")
-	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-	speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+	fails=$(cat "$work/logs/$t.fails" 2>/dev/null || echo "?")
+	secs=$(cat "$work/logs/$t.secs" 2>/dev/null || echo 0)
+	# summed over the runs (several with --keep-going)
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" |
+		awk '{ n += $1 } END { print n + 0 }')
+	speed=$(awk -v n="$execs" -v s="$secs" 'BEGIN { if (s > 0) printf "%d", n / s; else print "-" }')
 	last=$(grep -a -E '^#[0-9]+.*cov: ' "$log" | tail -1)
 	cov=$(echo "$last" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
 	ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
@@ -129,11 +157,12 @@ for t in $targets; do
 		status=1
 		case "$rc" in
 		124|137) result="killed by timeout(1)" ;;
-		*) result="FAILED (exit $rc): $(grep -a -m1 -E 'ERROR:|invariant failed|SUMMARY' "$log" | cut -c1-100)" ;;
+		*) result="FAILED (exit $rc): $(grep -a -m1 -E 'ERROR:|invariant failed' "$log" | cut -c1-100)" ;;
 		esac
+		[ "$fails" != 1 ] && result="$fails failures, first: $result"
 		result="$result; see $log"
 	fi
-	printf '%-10s %12s %8s %6s %7s %8s  %s\n' "$t" "${execs:--}" \
+	printf '%-10s %11s %7s %5s %6s %10s  %s\n' "$t" "${execs:--}" \
 		"${speed:--}" "${cov:--}" "${ft:--}" "${corp:--}" "$result"
 done
 echo "fuzz: $(($(date +%s) - start))s in all" >&2
