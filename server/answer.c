@@ -9,9 +9,11 @@
  */
 #include "server/answer.h"
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 #include <urcu-qsbr.h>
 
 #include "dns/dname.h"
@@ -30,6 +32,9 @@
 #define OPT_FIXED_SIZE 11
 /* One EDNS option header: code and length. */
 #define OPT_OPTION_HEADER 4
+/* A COOKIE option in a response: client cookie and a server cookie. */
+#define COOKIE_OPTION_MAX (OPT_OPTION_HEADER + COOKIE_CLIENT_LEN + \
+			   COOKIE_SERVER_MAX)
 /* An Extended DNS Error option without text (RFC 8914 §2). */
 #define EDE_OPTION_SIZE	      (OPT_OPTION_HEADER + 2)
 #define EDE_NOT_AUTHORITATIVE 20
@@ -52,6 +57,9 @@ struct answer {
 	unsigned rcode;
 	int ede; /* RFC 8914 info code to send, or -1 */
 	bool truncated;
+	const struct sockaddr *from; /* the client, for cookies; or NULL */
+	int cookie; /* the query's COOKIE option: a cookie_kind + 1, or 0 */
+	bool cookie_out; /* a COOKIE option goes into the response */
 	const struct zone_version *zone;
 	bool dnssec; /* DO set and the zone signed: RRSIGs and proofs */
 	int nproofs;
@@ -66,6 +74,9 @@ struct answer {
 	struct msg_header qh;
 	struct msg_question q;
 	struct msg_edns edns; /* when have_edns; options live in scratch */
+	uint8_t cookie_client[COOKIE_CLIENT_LEN];
+	uint8_t cookie_server[COOKIE_SERVER_MAX]; /* the one to send */
+	size_t cookie_server_len;
 	struct zone_lookup lk; /* the last lookup of the chain */
 	const struct zone_node *proofs[ANSWER_MAX_PROOFS];
 	const uint8_t *visited[ANSWER_MAX_CHAIN + 1]; /* names looked up */
@@ -823,6 +834,75 @@ static void answer_internet(struct answer *a)
 
 /* ---- the query -------------------------------------------------------- */
 
+/* Keeps the query's COOKIE option (RFC 7873 §4): the client cookie, and
+ * the server cookie it sends back, if any. Two COOKIE options are as
+ * malformed as a wrong length. */
+static void read_cookie(struct answer *a)
+{
+	size_t pos = 0;
+	uint16_t code, len;
+	const uint8_t *data;
+	while (msg_edns_next_option(&a->edns, &pos, &code, &data, &len) > 0) {
+		if (code != EDNS_OPT_COOKIE)
+			continue;
+		if (a->cookie != 0) {
+			a->cookie = 1 + COOKIE_MALFORMED;
+			return;
+		}
+		a->cookie = 1 + (int)cookie_kind(len);
+		if (a->cookie == 1 + COOKIE_MALFORMED)
+			return;
+		memcpy(a->cookie_client, data, COOKIE_CLIENT_LEN);
+		a->cookie_server_len = len - COOKIE_CLIENT_LEN;
+		memcpy(a->cookie_server, data + COOKIE_CLIENT_LEN,
+		       a->cookie_server_len);
+	}
+}
+
+/* The client's address octets, for server cookies (RFC 9018 §4.4). */
+static size_t client_address(const struct sockaddr *from, const uint8_t **addr)
+{
+	if (from->sa_family == AF_INET) {
+		*addr = (const uint8_t *)&((const struct sockaddr_in *)from)
+				->sin_addr;
+		return 4;
+	}
+	if (from->sa_family == AF_INET6) {
+		*addr = (const uint8_t *)&((const struct sockaddr_in6 *)from)
+				->sin6_addr;
+		return 16;
+	}
+	return 0;
+}
+
+/* Decides the COOKIE option of the response (RFC 7873 §5.2.3-5.2.5): the
+ * client's server cookie when it is ours and fresh, else a new one.
+ * Returns false when the query must get BADCOOKIE (cookie-require, UDP,
+ * no valid server cookie: the client retries with the new one). */
+static bool settle_cookie(struct answer *a)
+{
+	const struct answer_conf *conf = a->conf;
+	const uint8_t *addr;
+	size_t addr_len;
+	if (a->cookie == 0 || conf->cookie_nsecrets == 0 || a->from == NULL ||
+	    (addr_len = client_address(a->from, &addr)) == 0)
+		return true;
+	uint32_t now = (uint32_t)time(NULL);
+	enum cookie_verdict v = COOKIE_INVALID;
+	if (a->cookie == 1 + COOKIE_WITH_SERVER)
+		v = cookie_check(a->cookie_server, a->cookie_server_len,
+				 a->cookie_client, conf->cookie_secrets,
+				 conf->cookie_nsecrets, now, addr, addr_len);
+	a->cookie_out = true;
+	if (v != COOKIE_VALID) {
+		cookie_make(a->cookie_server, a->cookie_client,
+			    conf->cookie_secrets[0], now, addr, addr_len);
+		a->cookie_server_len = COOKIE_SERVER_LEN;
+	}
+	return !(conf->cookie_require && a->transport == ANSWER_UDP &&
+		 v == COOKIE_INVALID);
+}
+
 /* Reads what follows the question: skips the answer and authority
  * sections and looks for the OPT RR in the additional one. Returns 0 or
  * ERR_MALFORMED (FORMERR). */
@@ -855,6 +935,7 @@ static int read_records(struct answer *a, struct msg_reader *r)
 		 * (RFC 6891 §6.1.2). */
 		a->nsid_asked = msg_edns_find_option(&a->edns, EDNS_OPT_NSID,
 						     &data, &len) == 0;
+		read_cookie(a);
 		a->edns.options = NULL;
 		a->edns.options_len = 0;
 	}
@@ -885,6 +966,9 @@ static size_t opt_size(const struct answer *a)
 	size_t size = OPT_FIXED_SIZE;
 	if (a->nsid_asked && a->conf->nsid != NULL && a->conf->nsid_len > 0)
 		size += OPT_OPTION_HEADER + a->conf->nsid_len;
+	if (a->cookie_out)
+		size += OPT_OPTION_HEADER + COOKIE_CLIENT_LEN +
+			a->cookie_server_len;
 	return size;
 }
 
@@ -904,16 +988,30 @@ static size_t finish(struct answer *a)
 		    /* RFC 3225 §3: DO is copied into the response. */
 		    .dnssec_ok = a->edns.dnssec_ok,
 		};
-		uint8_t ede[EDE_OPTION_SIZE];
+		uint8_t options[EDE_OPTION_SIZE + COOKIE_OPTION_MAX];
+		size_t n = 0;
 		if (a->ede >= 0) {
-			ede[0] = 0;
-			ede[1] = EDNS_OPT_EDE;
-			ede[2] = 0;
-			ede[3] = 2;
-			ede[4] = (uint8_t)(a->ede >> 8);
-			ede[5] = (uint8_t)a->ede;
-			opt.options = ede;
-			opt.options_len = sizeof(ede);
+			options[n++] = 0;
+			options[n++] = EDNS_OPT_EDE;
+			options[n++] = 0;
+			options[n++] = 2;
+			options[n++] = (uint8_t)(a->ede >> 8);
+			options[n++] = (uint8_t)a->ede;
+		}
+		if (a->cookie_out) {
+			size_t len = COOKIE_CLIENT_LEN + a->cookie_server_len;
+			options[n++] = 0;
+			options[n++] = EDNS_OPT_COOKIE;
+			options[n++] = 0;
+			options[n++] = (uint8_t)len;
+			memcpy(options + n, a->cookie_client, COOKIE_CLIENT_LEN);
+			memcpy(options + n + COOKIE_CLIENT_LEN, a->cookie_server,
+			       a->cookie_server_len);
+			n += len;
+		}
+		if (n > 0) {
+			opt.options = options;
+			opt.options_len = (uint16_t)n;
 		}
 		const uint8_t *nsid = NULL;
 		if (a->nsid_asked && a->conf->nsid_len > 0)
@@ -948,15 +1046,38 @@ size_t answer_query(const struct answer_conf *conf,
 		    enum answer_transport transport, const uint8_t *query,
 		    size_t qlen, uint8_t *out, size_t outcap)
 {
-	return answer_query_reserve(conf, scratch, transport, query, qlen, out,
-				    outcap, 0);
+	return answer_query_reserve(conf, scratch, transport, NULL, query,
+				    qlen, out, outcap, 0);
+}
+
+/* RFC 7873 §5.4: a query with no question and a COOKIE option asks for
+ * a server cookie: NOERROR with the cookie, no question. Anything else
+ * without exactly one question is a FORMERR (RFC 9619). */
+static size_t no_question(struct answer *a, struct msg_reader *r,
+			  uint8_t *out, size_t outcap)
+{
+	if (a->qh.count[MSG_QUESTION] == 0 && read_records(a, r) == 0 &&
+	    a->have_edns && a->edns.version == 0 &&
+	    (a->cookie == 1 + COOKIE_CLIENT_ONLY ||
+	     a->cookie == 1 + COOKIE_WITH_SERVER)) {
+		settle_cookie(a);
+		if (a->cookie_out) {
+			a->limit = MSG_UDPLEN;
+			msg_writer_init(&a->w, out, outcap, a->limit);
+			msg_write_header(&a->w, a->qh.id, a->flags);
+			return finish(a);
+		}
+	}
+	a->cookie_out = false;
+	return formerr_header_only(a, out, outcap);
 }
 
 size_t answer_query_reserve(const struct answer_conf *conf,
 			    struct answer_scratch *scratch,
 			    enum answer_transport transport,
-			    const uint8_t *query, size_t qlen, uint8_t *out,
-			    size_t outcap, size_t reserve)
+			    const struct sockaddr *from, const uint8_t *query,
+			    size_t qlen, uint8_t *out, size_t outcap,
+			    size_t reserve)
 {
 	if (outcap < ANSWER_MIN_OUT || qlen < MSG_HDRLEN)
 		return 0;
@@ -967,6 +1088,7 @@ size_t answer_query_reserve(const struct answer_conf *conf,
 	a->conf = conf;
 	a->scratch = scratch;
 	a->transport = transport;
+	a->from = from;
 	a->ede = -1;
 	struct msg_reader r;
 	msg_reader_init(&r, query, qlen);
@@ -986,10 +1108,13 @@ size_t answer_query_reserve(const struct answer_conf *conf,
 	a->flags = msg_flags_set_opcode(MSG_FLAG_QR, opcode) |
 		   (a->qh.flags & (MSG_FLAG_RD | MSG_FLAG_CD));
 	if (a->qh.count[MSG_QUESTION] != 1)
-		return formerr_header_only(a, out, outcap);
+		return no_question(a, &r, out, outcap);
 	if (msg_read_question(&r, &a->q) < 0)
 		return formerr_header_only(a, out, outcap);
 	int records = read_records(a, &r);
+	/* Before the size limit is set: the cookie takes room in the OPT. */
+	bool cookie_ok = records < 0 || a->cookie == 1 + COOKIE_MALFORMED ||
+			 settle_cookie(a);
 
 	a->limit = response_limit(a);
 	if (reserve + opt_size(a) + MSG_UDPLEN / 2 < a->limit)
@@ -1007,6 +1132,15 @@ size_t answer_query_reserve(const struct answer_conf *conf,
 	/* RFC 6891 §6.1.3: we speak EDNS version 0 only. */
 	if (a->have_edns && a->edns.version > 0) {
 		a->rcode = RCODE_BADVERS;
+		return finish(a);
+	}
+	/* RFC 7873 §5.2.2: a COOKIE option of a wrong length is a FORMERR. */
+	if (a->cookie == 1 + COOKIE_MALFORMED) {
+		a->rcode = RCODE_FORMERR;
+		return finish(a);
+	}
+	if (!cookie_ok) {
+		a->rcode = RCODE_BADCOOKIE;
 		return finish(a);
 	}
 	if (opcode != OPCODE_QUERY) {

@@ -14,9 +14,12 @@
 #ifndef TANDEM_SERVER_ANSWER_H
 #define TANDEM_SERVER_ANSWER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
+#include "dns/cookie.h"
 #include "dns/msg.h"
 #include "zonedb/zonedb.h"
 
@@ -29,6 +32,12 @@ struct answer_conf {
 				 REFUSED */
 	const uint8_t *nsid;  /* RFC 5001 NSID payload; NULL: none */
 	size_t nsid_len;
+	/* DNS Cookies (RFC 7873, RFC 9018): the first secret makes server
+	 * cookies, every one is accepted (rotation); none: no cookies. */
+	const uint8_t (*cookie_secrets)[COOKIE_SECRET_LEN];
+	size_t cookie_nsecrets;
+	bool cookie_require;  /* a UDP query without a valid server cookie
+				 gets BADCOOKIE (RFC 7873 §5.2.3) */
 };
 
 enum answer_transport {
@@ -66,12 +75,14 @@ size_t answer_query(const struct answer_conf *conf,
 		    enum answer_transport transport, const uint8_t *query,
 		    size_t qlen, uint8_t *out, size_t outcap);
 
-/* The same, keeping `reserve` octets free at the end of the size limit,
- * for a TSIG the caller appends. */
+/* The same for a query from `from` (whose address server cookies are
+ * made for; NULL: no cookies), keeping `reserve` octets free at the end
+ * of the size limit, for a TSIG the caller appends. */
 size_t answer_query_reserve(const struct answer_conf *conf,
 			    struct answer_scratch *scratch,
 			    enum answer_transport transport,
-			    const uint8_t *query, size_t qlen, uint8_t *out,
-			    size_t outcap, size_t reserve);
+			    const struct sockaddr *from, const uint8_t *query,
+			    size_t qlen, uint8_t *out, size_t outcap,
+			    size_t reserve);
 
 #endif

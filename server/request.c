@@ -337,8 +337,8 @@ size_t request_handle(const struct request_env *env,
 {
 	*xfr = NULL;
 	if (qlen < MSG_HDRLEN || (query[2] & 0x80) || plain_query(query, qlen))
-		return answer_query(env->answer, scratch, transport, query, qlen,
-				    out, outcap);
+		return answer_query_reserve(env->answer, scratch, transport, from,
+					    query, qlen, out, outcap, 0);
 	struct tsig_rr trr;
 	int tr = tsig_find(query, qlen, &trr);
 	if (tr == ERR_MALFORMED)
@@ -416,8 +416,9 @@ size_t request_handle(const struct request_env *env,
 		len = handle_xfr(env, transport, from, q, ql, &qq, key, ctx, out,
 				 outcap, xfr);
 	} else {
-		len = answer_query_reserve(env->answer, scratch, transport, q, ql,
-					   out, outcap, key ? tsig_space(key) : 0);
+		len = answer_query_reserve(env->answer, scratch, transport, from,
+					   q, ql, out, outcap,
+					   key ? tsig_space(key) : 0);
 		len = sign(ctx, out, len, outcap, 0);
 	}
 	if (ctx != NULL)

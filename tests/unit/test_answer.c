@@ -1,12 +1,16 @@
 /*
  * test_answer.c -- answer_query() on in-memory zones, without sockets.
  */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "dns/cookie.h"
 #include "dns/dname.h"
 #include "dns/error.h"
 #include "dns/msg.h"
@@ -1000,6 +1004,156 @@ START_TEST(garbage_never_crashes)
 }
 END_TEST
 
+/* ---- DNS Cookies (RFC 7873, RFC 9018) ---- */
+
+static uint8_t cookie_secret[1][COOKIE_SECRET_LEN];
+static const uint8_t cookie_client[COOKIE_CLIENT_LEN] = {
+	0x24, 0x64, 0xc4, 0xab, 0xcf, 0x10, 0xc9, 0x57};
+
+/* A query with a COOKIE option of `len` octets (client cookie, then
+ * `server`), from 198.51.100.100; qdcount 0 leaves the question out.
+ * Returns the parsed response and its cookie option (cookie_len 0: none). */
+static void ask_cookie(const uint8_t *server, size_t server_len, bool question,
+		       enum answer_transport t, struct response *r,
+		       uint8_t *cookie, uint16_t *cookie_len)
+{
+	struct msg_writer w;
+	ck_assert_int_eq(msg_writer_init(&w, wire, sizeof(wire), sizeof(wire)), 0);
+	msg_write_header(&w, 0x1234, 0);
+	if (question) {
+		uint8_t n[DNAME_MAXLEN];
+		name(n, "www.example.com.");
+		ck_assert_int_eq(msg_write_question(&w, n, RRTYPE_A, RRCLASS_IN), 0);
+	}
+	uint8_t opt[4 + COOKIE_CLIENT_LEN + 40];
+	size_t len = COOKIE_CLIENT_LEN + server_len;
+	opt[0] = 0;
+	opt[1] = EDNS_OPT_COOKIE;
+	opt[2] = 0;
+	opt[3] = (uint8_t)len;
+	memcpy(opt + 4, cookie_client, COOKIE_CLIENT_LEN);
+	if (server_len)
+		memcpy(opt + 4 + COOKIE_CLIENT_LEN, server, server_len);
+	struct msg_edns e = {.udp_size = 1232, .options = opt,
+			     .options_len = (uint16_t)(4 + len)};
+	ck_assert_int_eq(msg_write_opt(&w, &e, NULL, 0), 0);
+	struct sockaddr_in from = {.sin_family = AF_INET};
+	from.sin_addr.s_addr = htonl(0xc6336464); /* 198.51.100.100 */
+	size_t n = answer_query_reserve(&conf, scratch, t,
+					(const struct sockaddr *)&from, wire,
+					msg_writer_len(&w), out, sizeof(out), 0);
+	ck_assert_uint_gt(n, 0);
+	parse_response(out, n, r);
+	*cookie_len = 0;
+	/* parse_response dropped the options: read the OPT again. */
+	struct msg_reader rd;
+	msg_reader_init(&rd, out, n);
+	struct msg_header h;
+	ck_assert_int_eq(msg_read_header(&rd, &h), 0);
+	if (h.count[MSG_QUESTION])
+		ck_assert_int_eq(msg_read_question(&rd, &r->q), 0);
+	for (int s = MSG_ANSWER; s <= MSG_ADDITIONAL; s++)
+		for (unsigned i = 0; i < h.count[s]; i++) {
+			struct msg_rr rr;
+			ck_assert_int_eq(msg_read_rr(&rd, &rr, rdata_buf,
+						     sizeof(rdata_buf)), 0);
+			struct msg_edns oe;
+			const uint8_t *data;
+			uint16_t dlen;
+			if (rr.type == RRTYPE_OPT &&
+			    msg_edns_parse(&rr, rdata_buf, &oe) == 0 &&
+			    msg_edns_find_option(&oe, EDNS_OPT_COOKIE, &data,
+						 &dlen) == 0) {
+				memcpy(cookie, data, dlen);
+				*cookie_len = dlen;
+			}
+		}
+}
+
+static enum cookie_verdict verdict_of(const uint8_t *cookie, uint16_t len)
+{
+	static const uint8_t ip[4] = {198, 51, 100, 100};
+	ck_assert_uint_eq(len, COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN);
+	ck_assert_mem_eq(cookie, cookie_client, COOKIE_CLIENT_LEN);
+	return cookie_check(cookie + COOKIE_CLIENT_LEN, COOKIE_SERVER_LEN,
+			    cookie_client,
+			    (const uint8_t (*)[COOKIE_SECRET_LEN])cookie_secret,
+			    1, (uint32_t)time(NULL), ip, 4);
+}
+
+START_TEST(cookies)
+{
+	memset(cookie_secret, 0x5a, sizeof(cookie_secret));
+	conf.cookie_secrets = (const uint8_t (*)[COOKIE_SECRET_LEN])cookie_secret;
+	conf.cookie_nsecrets = 1;
+	struct response r;
+	uint8_t c[64], first[64];
+	uint16_t clen, first_len;
+
+	/* A client cookie alone: answered, with a server cookie of ours. */
+	ask_cookie(NULL, 0, true, ANSWER_UDP, &r, first, &first_len);
+	ck_assert_uint_eq(rcode(&r), RCODE_NOERROR);
+	ck_assert_int_eq(count(&r, MSG_ANSWER, RRTYPE_A, NULL), 1);
+	ck_assert_int_eq(verdict_of(first, first_len), COOKIE_VALID);
+
+	/* Sent back: valid, echoed as it is. */
+	ask_cookie(first + 8, 16, true, ANSWER_UDP, &r, c, &clen);
+	ck_assert_uint_eq(rcode(&r), RCODE_NOERROR);
+	ck_assert_uint_eq(clen, first_len);
+	ck_assert_mem_eq(c, first, clen);
+
+	/* A stale one (two hours old) or a forged one: answered, with a
+	 * new cookie. */
+	static const uint8_t ip[4] = {198, 51, 100, 100};
+	uint8_t stale[COOKIE_SERVER_LEN];
+	cookie_make(stale, cookie_client, cookie_secret[0],
+		    (uint32_t)time(NULL) - 7200, ip, 4);
+	ask_cookie(stale, sizeof(stale), true, ANSWER_UDP, &r, c, &clen);
+	ck_assert_uint_eq(rcode(&r), RCODE_NOERROR);
+	ck_assert_int_eq(count(&r, MSG_ANSWER, RRTYPE_A, NULL), 1);
+	ck_assert_int_eq(verdict_of(c, clen), COOKIE_VALID);
+	ck_assert(memcmp(c + 8, stale, sizeof(stale)) != 0);
+	uint8_t forged[COOKIE_SERVER_LEN];
+	memcpy(forged, first + 8, sizeof(forged));
+	forged[15] ^= 1;
+	ask_cookie(forged, sizeof(forged), true, ANSWER_UDP, &r, c, &clen);
+	ck_assert_uint_eq(rcode(&r), RCODE_NOERROR);
+	ck_assert_int_eq(verdict_of(c, clen), COOKIE_VALID);
+
+	/* A wrong length: FORMERR (RFC 7873 §5.2.2). */
+	ask_cookie(first + 8, 4, true, ANSWER_UDP, &r, c, &clen);
+	ck_assert_uint_eq(rcode(&r), RCODE_FORMERR);
+	ck_assert_uint_eq(clen, 0);
+
+	/* No question, a client cookie: NOERROR with a server cookie
+	 * (RFC 7873 §5.4). */
+	ask_cookie(NULL, 0, false, ANSWER_UDP, &r, c, &clen);
+	ck_assert_uint_eq(rcode(&r), RCODE_NOERROR);
+	ck_assert_uint_eq(r.h.count[MSG_QUESTION], 0);
+	ck_assert_int_eq(verdict_of(c, clen), COOKIE_VALID);
+
+	/* cookie-require: UDP without a valid server cookie gets BADCOOKIE
+	 * and one to retry with; with it, or over TCP, the answer. */
+	conf.cookie_require = true;
+	ask_cookie(NULL, 0, true, ANSWER_UDP, &r, c, &clen);
+	ck_assert_uint_eq(rcode(&r), RCODE_BADCOOKIE);
+	ck_assert_int_eq(count(&r, MSG_ANSWER, 0, NULL), 0);
+	ck_assert_int_eq(verdict_of(c, clen), COOKIE_VALID);
+	ask_cookie(c + 8, 16, true, ANSWER_UDP, &r, c, &clen);
+	ck_assert_uint_eq(rcode(&r), RCODE_NOERROR);
+	ck_assert_int_eq(count(&r, MSG_ANSWER, RRTYPE_A, NULL), 1);
+	ask_cookie(forged, sizeof(forged), true, ANSWER_TCP, &r, c, &clen);
+	ck_assert_uint_eq(rcode(&r), RCODE_NOERROR);
+	conf.cookie_require = false;
+
+	/* Without secrets, no cookies: the option is ignored. */
+	conf.cookie_nsecrets = 0;
+	ask_cookie(NULL, 0, true, ANSWER_UDP, &r, c, &clen);
+	ck_assert_uint_eq(rcode(&r), RCODE_NOERROR);
+	ck_assert_uint_eq(clen, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("answer");
@@ -1024,6 +1178,7 @@ int main(void)
 	tcase_add_test(tc, truncation);
 	tcase_add_test(tc, drops_and_errors);
 	tcase_add_test(tc, garbage_never_crashes);
+	tcase_add_test(tc, cookies);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
