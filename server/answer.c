@@ -60,6 +60,8 @@ struct answer {
 	const struct sockaddr *from; /* the client, for cookies; or NULL */
 	int cookie; /* the query's COOKIE option: a cookie_kind + 1, or 0 */
 	bool cookie_out; /* a COOKIE option goes into the response */
+	bool cookie_valid; /* the client sent a valid server cookie */
+	const uint8_t *cut; /* a referral's delegation point */
 	const struct zone_version *zone;
 	bool dnssec; /* DO set and the zone signed: RRSIGs and proofs */
 	int nproofs;
@@ -579,6 +581,7 @@ static void answer_from_zone(struct answer *a)
 			 * ours; a CNAME into a delegation keeps it. */
 			if (step == 0)
 				authoritative = false;
+			a->cut = cut->owner;
 			put_referral(a, cut);
 			goto done;
 		case STEP_NODATA:
@@ -894,6 +897,7 @@ static bool settle_cookie(struct answer *a)
 				 a->cookie_client, conf->cookie_secrets,
 				 conf->cookie_nsecrets, now, addr, addr_len);
 	a->cookie_out = true;
+	a->cookie_valid = v != COOKIE_INVALID;
 	if (v != COOKIE_VALID) {
 		cookie_make(a->cookie_server, a->cookie_client,
 			    conf->cookie_secrets[0], now, addr, addr_len);
@@ -972,10 +976,41 @@ static size_t opt_size(const struct answer *a)
 	return size;
 }
 
+/* Tells rate limiting what the response is (rrl.h): an answer or NODATA
+ * by the query name and type, NXDOMAIN by its zone, a referral by its
+ * cut, errors by rcode alone; not limited when the client proved its
+ * address with a valid server cookie (RFC 7873 §5.3, as BIND does). */
+static void classify(struct answer *a)
+{
+	struct answer_scratch *s = a->scratch;
+	const uint8_t *name = NULL;
+	if (a->cookie_valid) {
+		s->rrl_kind = RRL_EXEMPT;
+	} else if (a->rcode == RCODE_NXDOMAIN && a->zone != NULL) {
+		s->rrl_kind = RRL_NXDOMAIN;
+		name = a->zone->apex_name;
+	} else if (a->rcode == RCODE_NOERROR && a->cut != NULL) {
+		s->rrl_kind = RRL_REFERRAL;
+		name = a->cut;
+	} else if (a->rcode == RCODE_NOERROR && a->zone != NULL) {
+		s->rrl_kind = RRL_ANSWER;
+		name = a->q.name;
+	} else {
+		s->rrl_kind = RRL_ERROR;
+	}
+	s->rrl_qtype = s->rrl_kind == RRL_ANSWER ? a->q.type : 0;
+	if (name != NULL)
+		dname_copy_lower(s->rrl_name, name);
+	else
+		s->rrl_name[0] = 0;
+}
+
 /* Puts the rcode and flags in the header, appends the OPT RR. Returns
  * the response length. */
 static size_t finish(struct answer *a)
 {
+	if (a->conf->rrl.rate != 0)
+		classify(a);
 	uint16_t flags = msg_flags_set_rcode(a->flags, a->rcode);
 	msg_writer_set_flags(&a->w, flags);
 	if (a->have_edns) {

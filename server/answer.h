@@ -21,6 +21,7 @@
 
 #include "dns/cookie.h"
 #include "dns/msg.h"
+#include "server/rrl.h"
 #include "zonedb/zonedb.h"
 
 /* Settings the answers depend on (filled from the config by server/). */
@@ -38,6 +39,7 @@ struct answer_conf {
 	size_t cookie_nsecrets;
 	bool cookie_require;  /* a UDP query without a valid server cookie
 				 gets BADCOOKIE (RFC 7873 §5.2.3) */
+	struct rrl_conf rrl;  /* response rate limiting; rate 0: off */
 };
 
 enum answer_transport {
@@ -56,6 +58,12 @@ enum answer_transport {
  * rdata of records read from the query, and the names DNAME rewrites
  * produce. */
 struct answer_scratch {
+	/* What the last response was, for rate limiting (rrl.h), when
+	 * answer_conf.rrl.rate is set: its rrl_kind and the name it is
+	 * about. */
+	int rrl_kind;
+	uint16_t rrl_qtype;
+	uint8_t rrl_name[DNAME_MAXLEN];
 	struct zone_key key; /* of the name being looked up */
 	uint8_t rdata[MSG_RDATA_MAX];
 	uint8_t synth[ANSWER_MAX_CHAIN + 1][DNAME_MAXLEN];

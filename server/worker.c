@@ -103,6 +103,7 @@ struct worker {
 	struct timeval idle;
 
 	struct answer_scratch *scratch;
+	struct rrl *rrl;  /* response rate limiting buckets */
 	uint8_t *udp_in;  /* UDP_BATCH * UDP_IN_SIZE */
 	uint8_t *udp_out; /* UDP_BATCH * UDP_OUT_SIZE */
 	uint8_t *tcp_out; /* 2 + MSG_MAXLEN: one framed answer */
@@ -318,6 +319,28 @@ static void count(struct worker *w, const uint8_t *query, size_t qlen,
 	}
 }
 
+/* Response rate limiting (rrl.h) of one UDP response. Returns its new
+ * length: 0 when it is dropped, the truncated length when it slips. */
+static size_t rate_limit(struct worker *w, const void *from, uint8_t *out,
+			 size_t len)
+{
+	const struct answer_scratch *s = w->scratch;
+	enum rrl_action act = rrl_account(
+		w->rrl, &w->s.answer->rrl, from, (enum rrl_kind)s->rrl_kind,
+		s->rrl_name, s->rrl_qtype, out[3] & 0x0f, (uint32_t)time(NULL));
+	if (act == RRL_SEND)
+		return len;
+	if (act == RRL_SLIP) {
+		size_t cut = rrl_truncate(out, len);
+		if (cut > 0) {
+			w->stats.rrl_slipped++;
+			return cut;
+		}
+	}
+	w->stats.rrl_dropped++;
+	return 0;
+}
+
 static void udp_answer_batch(struct worker *w, struct udp_socket *us, int n)
 {
 	int nout = 0;
@@ -330,6 +353,11 @@ static void udp_answer_batch(struct worker *w, struct udp_socket *us, int n)
 		}
 		uint8_t *out = w->udp_out + (size_t)i * UDP_OUT_SIZE;
 		size_t len;
+		/* Responses answer_query does not make (NOTIFY, TSIG errors)
+		 * count as errors for rate limiting. */
+		w->scratch->rrl_kind = RRL_ERROR;
+		w->scratch->rrl_qtype = 0;
+		w->scratch->rrl_name[0] = 0;
 		if (w->s.request != NULL) {
 			struct request_xfr *none;
 			len = request_handle(w->s.request, w->scratch, ANSWER_UDP,
@@ -346,6 +374,11 @@ static void udp_answer_batch(struct worker *w, struct udp_socket *us, int n)
 		if (len == 0) {
 			w->stats.udp_dropped++;
 			continue;
+		}
+		if (w->s.answer->rrl.rate != 0) {
+			len = rate_limit(w, in->msg_name, out, len);
+			if (len == 0)
+				continue;
 		}
 		struct msghdr *h = &w->out_msgs[nout].msg_hdr;
 		memset(h, 0, sizeof(*h));
@@ -875,10 +908,13 @@ int worker_create(unsigned id, const struct worker_settings *settings,
 		goto fail;
 
 	w->scratch = malloc(sizeof(*w->scratch));
+	/* 2^15 buckets, 512 KB: made even while rate limiting is off, as a
+	 * reconfig may turn it on. */
+	w->rrl = rrl_new(15);
 	w->udp_in = malloc((size_t)UDP_BATCH * UDP_IN_SIZE);
 	w->udp_out = malloc((size_t)UDP_BATCH * UDP_OUT_SIZE);
 	w->tcp_out = malloc(2 + MSG_MAXLEN);
-	if (!w->scratch || !w->udp_in || !w->udp_out || !w->tcp_out)
+	if (!w->scratch || !w->rrl || !w->udp_in || !w->udp_out || !w->tcp_out)
 		goto fail;
 
 	if (pipe2(w->stop_pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
@@ -971,6 +1007,7 @@ void worker_free(struct worker *w)
 	if (w->base)
 		event_base_free(w->base);
 	free(w->scratch);
+	rrl_free(w->rrl);
 	free(w->udp_in);
 	free(w->udp_out);
 	free(w->tcp_out);

@@ -43,6 +43,8 @@ struct worker_stats {
 	uint64_t tcp_accepted;
 	uint64_t tcp_refused; /* closed at once: connection cap */
 	uint64_t tcp_timeouts;
+	uint64_t rrl_dropped; /* rate limiting: not sent */
+	uint64_t rrl_slipped; /* ... sent truncated instead */
 	uint64_t responses;
 	uint64_t rcode[16];   /* responses by rcode (header bits) */
 	uint64_t qtype[256];  /* queries by QTYPE below 256 */
