@@ -89,6 +89,7 @@ struct xfrd_zone {
 	bool have_serial, expired;
 	uint32_t stored_serial;   /* serial of the copy on disk */
 	bool stored;
+	struct event *copy_ev;    /* rewrite the copy (after IXFRs) */
 	char last_primary[80];
 	char last_error[512];
 	/* the SOA query */
@@ -566,6 +567,20 @@ static double ms_since(const struct timespec *t0)
 	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+/* The copy on disk is rewritten this long after an IXFR that the
+ * journal alone made durable: rewriting a large zone per IXFR would cost
+ * seconds each (and the journal already leads from the copy on disk to
+ * the zone served, and is replayed at start). */
+#define COPY_DELAY 60
+
+static void copy_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct xfrd_zone *z = arg;
+	struct zone_version *cur = z->d->ops->current(z->d->arg, z->zone);
+	if (cur != NULL && (!z->stored || cur->serial != z->stored_serial))
+		store_copy(z, cur);
+}
+
 static void transfer_done(struct xfrd_zone *z)
 {
 	/* From the last message to the new version served: the log says how
@@ -622,8 +637,10 @@ static void transfer_done(struct xfrd_zone *z)
 		malloc_trim(0);
 	finish_refresh(z, true);
 	xfrd_zone_notify(z);
-	if (durable)
-		store_copy(z, v);
+	if (durable && !evtimer_pending(z->copy_ev, NULL)) {
+		struct timeval delay = {COPY_DELAY, 0};
+		evtimer_add(z->copy_ev, &delay);
+	}
 	zone_version_release(v);
 }
 
@@ -914,8 +931,9 @@ struct xfrd_zone *xfrd_zone_new(struct xfrd *d, const uint8_t *apex,
 	z->timer = evtimer_new(d->base, timer_cb, z);
 	z->expire_ev = evtimer_new(d->base, expire_cb, z);
 	z->xfr_timer = evtimer_new(d->base, transfer_timeout_cb, z);
+	z->copy_ev = evtimer_new(d->base, copy_cb, z);
 	if (z->sends == NULL || z->timer == NULL || z->expire_ev == NULL ||
-	    z->xfr_timer == NULL) {
+	    z->xfr_timer == NULL || z->copy_ev == NULL) {
 		xfrd_zone_free(z);
 		return NULL;
 	}
@@ -942,6 +960,8 @@ void xfrd_zone_free(struct xfrd_zone *z)
 		event_free(z->expire_ev);
 	if (z->xfr_timer)
 		event_free(z->xfr_timer);
+	if (z->copy_ev)
+		event_free(z->copy_ev);
 	journal_close(z->journal);
 	free(z);
 }
