@@ -1,15 +1,19 @@
 /*
  * dump.c -- writing a zone version as a zone file.
  *
- * ldns prints each RR, so every type it knows comes out in its standard
- * presentation form and every other type in RFC 3597 generic form, both of
- * which zone_load_file() reads back to the same wire data.
+ * ldns prints each rdata field, so every type it knows comes out in its
+ * standard presentation form and every other type in RFC 3597 generic
+ * form, both of which zone_load_file() reads back to the same wire data.
+ * Names are printed here, with every character a zone file gives a
+ * meaning escaped (ldns leaves '"' and a leading '$' bare), and so are
+ * RRSIG times (ldns prints those past 2094 as 1960s dates).
  */
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ldns/ldns.h>
@@ -23,6 +27,35 @@ struct dump_ctx {
 	FILE *out;
 	uint8_t wire[2 + 65535];
 };
+
+/* One rdata field, after a space. */
+static int dump_field(FILE *out, const ldns_rdf *rdf)
+{
+	char text[DNAME_STRLEN];
+	if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_DNAME) {
+		dname_to_str(text, sizeof(text), ldns_rdf_data(rdf));
+		return fprintf(out, " %s", text) < 0 ? ERR_IO : 0;
+	}
+	if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_TIME &&
+	    ldns_rdf_size(rdf) == 4) {
+		/* Seconds since 1970 as an unsigned number, up to 2106 (RFC
+		 * 4034 §3.2), so that any time reads back the same. */
+		const uint8_t *d = ldns_rdf_data(rdf);
+		time_t t = (time_t)((uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 |
+				    (uint32_t)d[2] << 8 | d[3]);
+		struct tm tm;
+		if (gmtime_r(&t, &tm) == NULL ||
+		    strftime(text, sizeof(text), "%Y%m%d%H%M%S", &tm) == 0)
+			return ERR_MALFORMED;
+		return fprintf(out, " %s", text) < 0 ? ERR_IO : 0;
+	}
+	char *s = ldns_rdf2str(rdf);
+	if (s == NULL)
+		return ERR_NOMEM;
+	int r = fprintf(out, " %s", s) < 0 ? ERR_IO : 0;
+	free(s);
+	return r;
+}
 
 static int dump_rr(struct dump_ctx *ctx, const uint8_t *owner,
 		   uint16_t type, uint32_t ttl, const uint8_t *rdata,
@@ -42,13 +75,20 @@ static int dump_rr(struct dump_ctx *ctx, const uint8_t *owner,
 	size_t pos = 0;
 	int r = 0;
 	if (ldns_wire2rdf(rr, ctx->wire, 2u + len, &pos) != LDNS_STATUS_OK) {
-		r = ERR_MALFORMED;
-	} else {
-		char *text = ldns_rr2str(rr);
-		if (text == NULL || fputs(text, ctx->out) == EOF)
-			r = text ? ERR_IO : ERR_NOMEM;
-		free(text);
+		ldns_rr_free(rr);
+		return ERR_MALFORMED;
 	}
+	char name[DNAME_STRLEN], tname[16];
+	dname_to_str(name, sizeof(name), owner);
+	char *type_text = ldns_rr_type2str((ldns_rr_type)type);
+	if (fprintf(ctx->out, "%s\t%u\tIN\t%s", name, ttl,
+		    type_text ? type_text : rrtype_to_str(type, tname)) < 0)
+		r = ERR_IO;
+	free(type_text);
+	for (size_t i = 0; r == 0 && i < ldns_rr_rd_count(rr); i++)
+		r = dump_field(ctx->out, ldns_rr_rdf(rr, i));
+	if (r == 0 && fputc('\n', ctx->out) == EOF)
+		r = ERR_IO;
 	ldns_rr_free(rr);
 	return r;
 }
