@@ -585,8 +585,13 @@ static void encode_name(struct encoder *e, const uint8_t *name, bool compress)
 	}
 
 	int literal = nl.n - best;
-	size_t literal_len = literal < nl.n ? (size_t)(nl.label[literal] - name)
-					    : dname_len(name) - 1;
+	/* All of it but the root label when nothing matched: the end of
+	 * the last label, known from the label walk. */
+	size_t literal_len =
+		literal < nl.n ? (size_t)(nl.label[literal] - name)
+		: nl.n == 0    ? 0
+			       : (size_t)(nl.label[nl.n - 1] - name) +
+				 nl.label[nl.n - 1][0] + 1;
 	if (e->write) {
 		uint8_t *out = e->w->buf + e->pos;
 		memcpy(out, name, literal_len);
