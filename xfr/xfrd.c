@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,14 @@ struct xfrd_zone {
 	uint32_t stored_serial;   /* serial of the copy on disk */
 	bool stored;
 	struct event *copy_ev;    /* rewrite the copy (after IXFRs) */
+	/* The copy being written by a thread of its own (a large zone takes
+	 * seconds, which the main loop must not wait for). */
+	bool copy_busy;
+	pthread_t copy_thread;
+	struct zone_version *copy_version;
+	int copy_result;
+	int copy_pipe[2];         /* the thread says it is done */
+	struct event *copy_done_ev;
 	char last_primary[80];
 	char last_error[512];
 	/* the SOA query */
@@ -543,11 +552,16 @@ static void zone_log_cb(void *arg, enum zone_log_level level, const char *file,
 	     "%s", msg);
 }
 
-/* Writes the zone's copy atomically. */
+/* Waits for the copy being written in the background, if any, and takes
+ * its outcome. */
+static void copy_join(struct xfrd_zone *z);
+
+/* Writes the zone's copy atomically, now. */
 static void store_copy(struct xfrd_zone *z, const struct zone_version *v)
 {
 	if (z->s->zonefile == NULL)
 		return;
+	copy_join(z); /* an older copy must not land after this one */
 	int r = zone_dump_file(v, z->s->zonefile);
 	if (r != 0) {
 		zlog(z, XFRD_LOG_WARNING, "cannot store %s: %s", z->s->zonefile,
@@ -558,6 +572,82 @@ static void store_copy(struct xfrd_zone *z, const struct zone_version *v)
 	z->stored_serial = v->serial;
 }
 
+static void *copy_thread_main(void *arg)
+{
+	struct xfrd_zone *z = arg;
+	z->copy_result = zone_dump_file(z->copy_version, z->s->zonefile);
+	uint8_t done = 1;
+	if (write(z->copy_pipe[1], &done, 1) != 1) {
+		/* The join at zone_free or the next copy still ends it. */
+	}
+	return NULL;
+}
+
+static void copy_finish(struct xfrd_zone *z)
+{
+	if (z->copy_result != 0) {
+		zlog(z, XFRD_LOG_WARNING, "cannot store %s: %s", z->s->zonefile,
+		     error_str(z->copy_result));
+	} else {
+		z->stored = true;
+		z->stored_serial = z->copy_version->serial;
+	}
+	zone_version_release(z->copy_version);
+	z->copy_version = NULL;
+	z->copy_busy = false;
+}
+
+static void copy_join(struct xfrd_zone *z)
+{
+	if (!z->copy_busy)
+		return;
+	pthread_join(z->copy_thread, NULL);
+	uint8_t done;
+	while (read(z->copy_pipe[0], &done, 1) == 1)
+		;
+	copy_finish(z);
+}
+
+static void copy_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct xfrd_zone *z = arg;
+	uint8_t done;
+	if (read(fd, &done, 1) == 1 && z->copy_busy) {
+		pthread_join(z->copy_thread, NULL);
+		copy_finish(z);
+	}
+}
+
+/* The copy on disk is rewritten this long after an IXFR that the
+ * journal alone made durable: rewriting a large zone per IXFR would cost
+ * seconds each (and the journal already leads from the copy on disk to
+ * the zone served, and is replayed at start). It is written by a thread
+ * of its own, from the immutable version, while the main loop goes on. */
+#define COPY_DELAY 60
+
+static void copy_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct xfrd_zone *z = arg;
+	struct zone_version *cur = z->d->ops->current(z->d->arg, z->zone);
+	if (cur == NULL || z->s->zonefile == NULL ||
+	    (z->stored && cur->serial == z->stored_serial))
+		return;
+	if (z->copy_busy) {
+		struct timeval again = {1, 0};
+		evtimer_add(z->copy_ev, &again);
+		return;
+	}
+	zone_version_ref(cur);
+	z->copy_version = cur;
+	z->copy_busy = true;
+	if (pthread_create(&z->copy_thread, NULL, copy_thread_main, z) != 0) {
+		z->copy_busy = false;
+		z->copy_version = NULL;
+		store_copy(z, cur);
+		zone_version_release(cur);
+	}
+}
+
 /* Milliseconds since `t0` on the monotonic clock. */
 static double ms_since(const struct timespec *t0)
 {
@@ -565,20 +655,6 @@ static double ms_since(const struct timespec *t0)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
 	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
-/* The copy on disk is rewritten this long after an IXFR that the
- * journal alone made durable: rewriting a large zone per IXFR would cost
- * seconds each (and the journal already leads from the copy on disk to
- * the zone served, and is replayed at start). */
-#define COPY_DELAY 60
-
-static void copy_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct xfrd_zone *z = arg;
-	struct zone_version *cur = z->d->ops->current(z->d->arg, z->zone);
-	if (cur != NULL && (!z->stored || cur->serial != z->stored_serial))
-		store_copy(z, cur);
 }
 
 static void transfer_done(struct xfrd_zone *z)
@@ -932,8 +1008,18 @@ struct xfrd_zone *xfrd_zone_new(struct xfrd *d, const uint8_t *apex,
 	z->expire_ev = evtimer_new(d->base, expire_cb, z);
 	z->xfr_timer = evtimer_new(d->base, transfer_timeout_cb, z);
 	z->copy_ev = evtimer_new(d->base, copy_cb, z);
+	z->copy_pipe[0] = z->copy_pipe[1] = -1;
+	if (pipe2(z->copy_pipe, O_NONBLOCK | O_CLOEXEC) == 0)
+		z->copy_done_ev = event_new(d->base, z->copy_pipe[0],
+					    EV_READ | EV_PERSIST, copy_done_cb,
+					    z);
+	if (z->copy_done_ev != NULL && event_add(z->copy_done_ev, NULL) != 0) {
+		event_free(z->copy_done_ev);
+		z->copy_done_ev = NULL;
+	}
 	if (z->sends == NULL || z->timer == NULL || z->expire_ev == NULL ||
-	    z->xfr_timer == NULL || z->copy_ev == NULL) {
+	    z->xfr_timer == NULL || z->copy_ev == NULL ||
+	    z->copy_done_ev == NULL) {
 		xfrd_zone_free(z);
 		return NULL;
 	}
@@ -962,6 +1048,12 @@ void xfrd_zone_free(struct xfrd_zone *z)
 		event_free(z->xfr_timer);
 	if (z->copy_ev)
 		event_free(z->copy_ev);
+	copy_join(z);
+	if (z->copy_done_ev)
+		event_free(z->copy_done_ev);
+	for (int i = 0; i < 2; i++)
+		if (z->copy_pipe[i] >= 0)
+			close(z->copy_pipe[i]);
 	journal_close(z->journal);
 	free(z);
 }
