@@ -8,6 +8,7 @@
  * meaning escaped (ldns leaves '"' and a leading '$' bare), and so are
  * RRSIG times (ldns prints those past 2094 as 1960s dates).
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -57,34 +58,122 @@ static int dump_field(FILE *out, const ldns_rdf *rdf)
 	return r;
 }
 
+/* A wire name inside rdata, checked to end within it; its length or 0. */
+static size_t rdata_name(char *text, const uint8_t *p, size_t left)
+{
+	int n = dname_check(p, left);
+	if (n < 0 || dname_to_str(text, DNAME_STRLEN, p) < 0)
+		return 0;
+	return (size_t)n;
+}
+
+/* A <character-string> in quotes, escaping what a zone file would read
+ * otherwise (RFC 1035 §5.1). */
+static void put_string(FILE *out, const uint8_t *s, size_t len)
+{
+	fputs(" \"", out);
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = s[i];
+		if (c < 0x20 || c > 0x7e)
+			fprintf(out, "\\%03u", c);
+		else if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+/* The rdata of the commonest types, written here (ldns allocates for
+ * every field: a large zone's dump took several times longer). False
+ * for anything else, or rdata that does not parse. */
+static bool fast_rdata(FILE *out, uint16_t type, const uint8_t *rd,
+		       size_t len)
+{
+	char a[DNAME_STRLEN], b[DNAME_STRLEN];
+	size_t n, m;
+	switch (type) {
+	case RRTYPE_A:
+		if (len != 4 || !inet_ntop(AF_INET, rd, a, sizeof(a)))
+			return false;
+		fprintf(out, " %s", a);
+		return true;
+	case RRTYPE_AAAA:
+		if (len != 16 || !inet_ntop(AF_INET6, rd, a, sizeof(a)))
+			return false;
+		fprintf(out, " %s", a);
+		return true;
+	case RRTYPE_NS:
+	case RRTYPE_CNAME:
+	case RRTYPE_PTR:
+	case RRTYPE_DNAME:
+		if ((n = rdata_name(a, rd, len)) == 0 || n != len)
+			return false;
+		fprintf(out, " %s", a);
+		return true;
+	case RRTYPE_MX:
+		if (len < 3 || (n = rdata_name(a, rd + 2, len - 2)) == 0 ||
+		    n != len - 2)
+			return false;
+		fprintf(out, " %u %s", (unsigned)(rd[0] << 8 | rd[1]), a);
+		return true;
+	case RRTYPE_SOA:
+		if ((n = rdata_name(a, rd, len)) == 0 ||
+		    (m = rdata_name(b, rd + n, len - n)) == 0 ||
+		    n + m + 20 != len)
+			return false;
+		fprintf(out, " %s %s", a, b);
+		for (size_t i = n + m; i < len; i += 4)
+			fprintf(out, " %u", (unsigned)((uint32_t)rd[i] << 24 |
+						       (uint32_t)rd[i + 1] << 16 |
+						       (uint32_t)rd[i + 2] << 8 |
+						       rd[i + 3]));
+		return true;
+	case RRTYPE_TXT:
+		if (len == 0)
+			return false;
+		for (size_t i = 0; i < len; i += 1u + rd[i])
+			if (i + 1u + rd[i] > len)
+				return false;
+		for (size_t i = 0; i < len; i += 1u + rd[i])
+			put_string(out, rd + i + 1, rd[i]);
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int dump_rr(struct dump_ctx *ctx, const uint8_t *owner,
 		   uint16_t type, uint32_t ttl, const uint8_t *rdata,
 		   uint16_t len)
 {
+	char name[DNAME_STRLEN], tname[16];
+	dname_to_str(name, sizeof(name), owner);
+	char *type_text = ldns_rr_type2str((ldns_rr_type)type);
+	int r = fprintf(ctx->out, "%s\t%u\tIN\t%s", name, ttl,
+			type_text ? type_text : rrtype_to_str(type, tname)) < 0
+			? ERR_IO : 0;
+	free(type_text);
+	if (r != 0)
+		return r;
+	if (fast_rdata(ctx->out, type, rdata, len))
+		return fputc('\n', ctx->out) == EOF ? ERR_IO : 0;
+
+	/* Any other type: ldns reads the rdata into fields and prints each
+	 * but the names and times, which dump_field prints itself. */
 	ldns_rr *rr = ldns_rr_new();
 	if (rr == NULL)
 		return ERR_NOMEM;
-	ldns_rr_set_owner(rr, ldns_dname_new_frm_data((uint16_t)dname_len(owner),
-						      owner));
 	ldns_rr_set_type(rr, (ldns_rr_type)type);
 	ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
-	ldns_rr_set_ttl(rr, ttl);
 	ctx->wire[0] = (uint8_t)(len >> 8);
 	ctx->wire[1] = (uint8_t)len;
 	memcpy(ctx->wire + 2, rdata, len);
 	size_t pos = 0;
-	int r = 0;
 	if (ldns_wire2rdf(rr, ctx->wire, 2u + len, &pos) != LDNS_STATUS_OK) {
 		ldns_rr_free(rr);
 		return ERR_MALFORMED;
 	}
-	char name[DNAME_STRLEN], tname[16];
-	dname_to_str(name, sizeof(name), owner);
-	char *type_text = ldns_rr_type2str((ldns_rr_type)type);
-	if (fprintf(ctx->out, "%s\t%u\tIN\t%s", name, ttl,
-		    type_text ? type_text : rrtype_to_str(type, tname)) < 0)
-		r = ERR_IO;
-	free(type_text);
 	for (size_t i = 0; r == 0 && i < ldns_rr_rd_count(rr); i++)
 		r = dump_field(ctx->out, ldns_rr_rdf(rr, i));
 	if (r == 0 && fputc('\n', ctx->out) == EOF)

@@ -426,21 +426,29 @@ static void assert_same_flags(const struct zone_version *a, const struct zone_ve
 
 START_TEST(dump_roundtrip)
 {
-	struct zone_version *v = load_data("example.com.", "example.com.zone");
-	char path[] = "/tmp/tandem-test-dumpXXXXXX";
-	int fd = mkstemp(path);
-	FILE *f = fdopen(fd, "w");
-	ck_assert_int_eq(zone_dump(v, f), 0);
-	fclose(f);
-	struct log_capture log = { 0 };
-	struct zone_version *again = load("example.com.", path, &log);
-	ck_assert_msg(again != NULL, "%s", log.text);
-	assert_same(v, again);
-	assert_same_flags(v, again);
-	ck_assert_uint_eq(again->serial, v->serial);
-	unlink(path);
-	zone_version_release(again);
-	zone_version_release(v);
+	static const struct { const char *origin, *file; } files[] = {
+		{"example.com.", "example.com.zone"},
+		{"example.", "rfc4592.zone"},
+		{"example.", "signed-nsec3.zone"},
+		{"example.", "signed-nsec.zone"},
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct zone_version *v = load_data(files[i].origin, files[i].file);
+		char path[] = "/tmp/tandem-test-dumpXXXXXX";
+		int fd = mkstemp(path);
+		FILE *f = fdopen(fd, "w");
+		ck_assert_int_eq(zone_dump(v, f), 0);
+		fclose(f);
+		struct log_capture log = { 0 };
+		struct zone_version *again = load(files[i].origin, path, &log);
+		ck_assert_msg(again != NULL, "%s: %s", files[i].file, log.text);
+		assert_same(v, again);
+		assert_same_flags(v, again);
+		ck_assert_uint_eq(again->serial, v->serial);
+		unlink(path);
+		zone_version_release(again);
+		zone_version_release(v);
+	}
 }
 END_TEST
 
