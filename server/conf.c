@@ -5,12 +5,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pwd.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -25,6 +28,7 @@ enum clause { CLAUSE_NONE, CLAUSE_SERVER, CLAUSE_ZONE, CLAUSE_KEY };
 /* Parser state for one file. */
 struct parser {
 	struct conf *conf;
+	const struct conf *running; /* reconfig: the config in use */
 	const char *file;
 	unsigned long line;
 	char *dir; /* directory of the config file */
@@ -285,6 +289,7 @@ static void key_storage(struct parser *p, const char *key, const char *value)
 {
 	free(p->conf->storage);
 	p->conf->storage = resolve_path(p, value);
+	p->conf->storage_line = p->line;
 }
 
 static void key_pidfile(struct parser *p, const char *key, const char *value)
@@ -313,6 +318,21 @@ static void key_control_mode(struct parser *p, const char *key,
 	p->conf->control_mode = (unsigned)mode;
 }
 
+/* user: NAME[:GROUP], looked up once every clause is read (resolve_user). */
+static void key_user(struct parser *p, const char *key, const char *value)
+{
+	p->conf->user.text = dup_str(p, value);
+	p->conf->user.line = p->line;
+}
+
+/* chroot: DIR; "" (as NSD) means none. Checked in resolve_chroot. */
+static void key_chroot(struct parser *p, const char *key, const char *value)
+{
+	p->conf->chroot_line = p->line;
+	if (value[0] != '\0')
+		p->conf->chroot = resolve_path(p, value);
+}
+
 struct key_def {
 	const char *name;
 	key_fn fn;
@@ -333,6 +353,8 @@ static const struct key_def server_keys[] = {
     {"pidfile", key_pidfile, false},
     {"control", key_control, false},
     {"control-mode", key_control_mode, false},
+    {"user", key_user, false},
+    {"chroot", key_chroot, false},
     {NULL, NULL, false},
 };
 
@@ -365,6 +387,7 @@ static void zone_file(struct parser *p, const char *key, const char *value)
 		return;
 	}
 	z->file = resolve_path(p, value);
+	z->file_line = p->line;
 }
 
 /* Splits "WHERE [key NAME]" into WHERE and the key name (NULL when no
@@ -682,6 +705,334 @@ static bool resolve_ref(struct parser *p, const struct conf_zone *z,
 		return false;
 	}
 	return true;
+}
+
+/* ---- user: and chroot: ------------------------------------------------ */
+
+/* Rewrites an absolute path in place without "." or ".." components and
+ * without repeated slashes. Under a chroot this matters: "/jail/x/../y"
+ * names /jail/y outside, but its part "/x/../y" inside the chroot needs a
+ * directory x there, and "/jail/../etc" is not under /jail at all. */
+static void normalize_path(char *path)
+{
+	if (path == NULL || path[0] != '/')
+		return;
+	size_t w = 0; /* length written */
+	const char *in = path;
+	for (;;) {
+		while (*in == '/')
+			in++;
+		if (*in == '\0')
+			break;
+		size_t n = strcspn(in, "/");
+		if (n == 1 && in[0] == '.') {
+			/* nothing */
+		} else if (n == 2 && in[0] == '.' && in[1] == '.') {
+			while (w > 0 && path[w - 1] != '/')
+				w--;
+			if (w > 0)
+				w--; /* and its slash */
+		} else {
+			/* w is at most the offset of the slash before `in`. */
+			path[w++] = '/';
+			memmove(path + w, in, n);
+			w += n;
+		}
+		in += n;
+	}
+	if (w == 0)
+		path[w++] = '/';
+	path[w] = '\0';
+}
+
+/* getpwnam_r and friends say "not found" with 0 and a NULL result, or
+ * with one of these. */
+static bool not_found(int r)
+{
+	return r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM;
+}
+
+/* The user's supplementary groups (as initgroups would set them) into u,
+ * refusing a membership in gid 0. */
+static void user_groups(struct parser *p, struct conf_user *u)
+{
+	int n = 32;
+	for (int tries = 0; tries < 4; tries++) {
+		gid_t *list = realloc(u->groups, (size_t)n * sizeof(*list));
+		if (list == NULL) {
+			p->nomem = true;
+			return;
+		}
+		u->groups = list;
+		int want = n;
+		if (getgrouplist(u->name, u->gid, list, &want) >= 0) {
+			u->ngroups = (size_t)want;
+			for (size_t i = 0; i < u->ngroups; i++)
+				if (list[i] == 0)
+					report(
+					    p, u->line,
+					    "user '%s' is a member of "
+					    "group root (gid 0) in the group "
+					    "database: tandemd would keep "
+					    "root's group",
+					    u->name);
+			return;
+		}
+		n = want > n ? want : 2 * n;
+		if (n > 65536)
+			break;
+	}
+	report(p, u->line, "cannot list the groups of user '%s'", u->name);
+}
+
+/* Looks up user: NAME[:GROUP] (names or numeric ids). The ids tandemd
+ * switches to are never root's. */
+static void resolve_user(struct parser *p)
+{
+	struct conf_user *u = &p->conf->user;
+	char buf[CONF_MAX_LINE];
+	snprintf(buf, sizeof(buf), "%s", u->text);
+	char *group = strchr(buf, ':');
+	if (group != NULL)
+		*group++ = '\0';
+	if (buf[0] == '\0' ||
+	    (group != NULL && (group[0] == '\0' || strchr(group, ':')))) {
+		report(p, u->line, "bad user '%s': expected NAME or NAME:GROUP",
+		       u->text);
+		return;
+	}
+	char dbbuf[16384];
+	unsigned long id;
+	bool numeric = parse_uint(buf, 0, UINT32_MAX - 1, &id) == 0;
+	struct passwd pwd, *pw = NULL;
+	int r = numeric ? getpwuid_r((uid_t)id, &pwd, dbbuf, sizeof(dbbuf), &pw)
+			: getpwnam_r(buf, &pwd, dbbuf, sizeof(dbbuf), &pw);
+	if (pw == NULL && !not_found(r)) {
+		report(p, u->line, "cannot look up user '%s': %s", buf,
+		       strerror(r));
+		return;
+	}
+	if (pw == NULL && !numeric) {
+		report(p, u->line, "unknown user '%s'", buf);
+		return;
+	}
+	u->uid = numeric ? (uid_t)id : pw->pw_uid;
+	if (pw != NULL)
+		u->gid = pw->pw_gid;
+	if (pw != NULL && (u->name = dup_str(p, pw->pw_name)) == NULL)
+		return;
+	if (group != NULL) {
+		struct group grp, *gr = NULL;
+		bool gnum = parse_uint(group, 0, UINT32_MAX - 1, &id) == 0;
+		r = gnum
+			? getgrgid_r((gid_t)id, &grp, dbbuf, sizeof(dbbuf), &gr)
+			: getgrnam_r(group, &grp, dbbuf, sizeof(dbbuf), &gr);
+		if (gr == NULL && !not_found(r)) {
+			report(p, u->line, "cannot look up group '%s': %s",
+			       group, strerror(r));
+			return;
+		}
+		if (gr == NULL && !gnum) {
+			report(p, u->line, "unknown group '%s'", group);
+			return;
+		}
+		u->gid = gnum ? (gid_t)id : gr->gr_gid;
+	} else if (pw == NULL) {
+		report(p, u->line,
+		       "user %s has no passwd entry: give its group "
+		       "too (user: %s:GROUP)",
+		       buf, buf);
+		return;
+	}
+	if (u->uid == 0) {
+		report(p, u->line,
+		       "user '%s' is root (uid 0): name an "
+		       "unprivileged user, or leave 'user:' out to run as root",
+		       u->text);
+		return;
+	}
+	if (u->gid == 0) {
+		report(p, u->line,
+		       "user '%s': the group is root (gid 0): name "
+		       "an unprivileged group",
+		       u->text);
+		return;
+	}
+	if (u->name != NULL)
+		user_groups(p, u);
+}
+
+/* chroot: must be a directory; "/" is the same as none. */
+static void resolve_chroot(struct parser *p)
+{
+	struct conf *c = p->conf;
+	struct stat st;
+	if (stat(c->chroot, &st) != 0) {
+		report(p, c->chroot_line, "chroot %s: %s", c->chroot,
+		       strerror(errno));
+		return;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		report(p, c->chroot_line, "chroot %s: not a directory",
+		       c->chroot);
+		return;
+	}
+	c->chroot_real = realpath(c->chroot, NULL);
+	if (c->chroot_real == NULL)
+		report(p, c->chroot_line, "chroot %s: %s", c->chroot,
+		       strerror(errno));
+}
+
+/* reconfig: user: and chroot: stay what the server started with (it has
+ * switched to them already); the lookups are copied, not made again. */
+static void keep_running_identity(struct parser *p)
+{
+	struct conf *c = p->conf;
+	const struct conf *r = p->running;
+	const char *ru = r->user.text, *cu = c->user.text;
+	if ((ru == NULL) != (cu == NULL) || (ru && strcmp(ru, cu) != 0)) {
+		report(p, c->user.line,
+		       "user: %s, but tandemd runs as %s: "
+		       "changing it needs a restart",
+		       cu ? cu : "removed", ru ? ru : "it was started");
+	} else if (ru != NULL) {
+		struct conf_user *u = &c->user;
+		u->uid = r->user.uid;
+		u->gid = r->user.gid;
+		u->name = r->user.name ? dup_str(p, r->user.name) : NULL;
+		if (r->user.ngroups > 0) {
+			u->groups = malloc(r->user.ngroups * sizeof(gid_t));
+			if (u->groups == NULL) {
+				p->nomem = true;
+				return;
+			}
+			memcpy(u->groups, r->user.groups,
+			       r->user.ngroups * sizeof(gid_t));
+			u->ngroups = r->user.ngroups;
+		}
+	}
+	const char *rc = r->chroot, *cc = c->chroot;
+	if ((rc == NULL) != (cc == NULL) || (rc && strcmp(rc, cc) != 0)) {
+		report(p, c->chroot_line,
+		       "chroot: %s, but tandemd runs in %s: "
+		       "changing it needs a restart",
+		       cc ? cc : "removed", rc ? rc : "no chroot");
+	} else if (r->chroot_real != NULL) {
+		c->chroot_real = dup_str(p, r->chroot_real);
+	}
+}
+
+/* user: and chroot:, before the storage paths are derived. */
+static void finish_identity(struct parser *p)
+{
+	struct conf *c = p->conf;
+	normalize_path(c->chroot);
+	if (c->chroot != NULL && strcmp(c->chroot, "/") == 0) {
+		free(c->chroot);
+		c->chroot = NULL;
+	}
+	if (p->running != NULL) {
+		keep_running_identity(p);
+	} else {
+		if (c->user.text != NULL)
+			resolve_user(p);
+		if (c->chroot != NULL)
+			resolve_chroot(p);
+	}
+	if (c->chroot == NULL)
+		return;
+	/* Their part under the chroot must mean the same inside it. */
+	normalize_path(c->storage);
+	normalize_path(c->pidfile);
+	normalize_path(c->control);
+	for (size_t i = 0; i < c->nzones; i++)
+		normalize_path(c->zones[i].file);
+}
+
+/* Everything tandemd opens after the chroot must be under it: zone files
+ * (reload), storage (transfers, journals). The pidfile and the control
+ * socket are created before and may be elsewhere. */
+static void finish_chroot(struct parser *p)
+{
+	struct conf *c = p->conf;
+	if (c->chroot == NULL)
+		return;
+	if (c->storage != NULL && conf_chroot_path(c, c->storage) == NULL)
+		report(p, c->storage_line,
+		       "storage %s is outside the chroot %s", c->storage,
+		       c->chroot);
+	for (size_t i = 0; i < c->nzones; i++) {
+		const struct conf_zone *z = &c->zones[i];
+		if (z->file_line != 0 && z->file != NULL &&
+		    conf_chroot_path(c, z->file) == NULL) {
+			p->errors++;
+			if (p->err) {
+				char msg[512];
+				snprintf(msg, sizeof(msg),
+					 "zone '%s': file %s is "
+					 "outside the chroot %s",
+					 z->name, z->file, c->chroot);
+				p->err(p->arg, z->conf_file, z->file_line, msg);
+			}
+		}
+	}
+	if (p->running != NULL && p->running->chrooted && p->errors == 0)
+		conf_enter_chroot(c);
+}
+
+/* How far `path` goes under `dir`: strlen(dir), or 0 when not under it. */
+static size_t under_dir(const char *dir, const char *path)
+{
+	size_t n = strlen(dir);
+	if (strncmp(path, dir, n) != 0 || (path[n] != '/' && path[n] != '\0'))
+		return 0;
+	return n;
+}
+
+const char *conf_chroot_path(const struct conf *c, const char *path)
+{
+	if (c->chroot == NULL || c->chrooted)
+		return path;
+	size_t n = under_dir(c->chroot, path);
+	if (n == 0 && c->chroot_real != NULL)
+		n = under_dir(c->chroot_real, path);
+	if (n == 0)
+		return NULL;
+	return path[n] != '\0' ? path + n : "/";
+}
+
+/* One path made as seen from inside the chroot; one outside it is left
+ * alone, or dropped when `drop`. */
+static void enter_path(const struct conf *c, char **slot, bool drop)
+{
+	if (*slot == NULL)
+		return;
+	const char *in = conf_chroot_path(c, *slot);
+	if (in == NULL) {
+		if (drop) {
+			free(*slot);
+			*slot = NULL;
+		}
+		return;
+	}
+	memmove(*slot, in, strlen(in) + 1);
+}
+
+void conf_enter_chroot(struct conf *c)
+{
+	if (c->chroot == NULL || c->chrooted)
+		return;
+	enter_path(c, &c->storage, false);
+	enter_path(c, &c->pidfile, true);
+	enter_path(c, &c->control, true);
+	for (size_t i = 0; i < c->nzones; i++) {
+		struct conf_zone *z = &c->zones[i];
+		/* xfr.zonefile is z->file itself: rewritten with it. */
+		enter_path(c, &z->file, false);
+		enter_path(c, &z->xfr.journal, false);
+		enter_path(c, &z->xfr.timers, false);
+	}
+	c->chrooted = true;
 }
 
 /* Once every clause is read: key references, storage paths, defaults. */
@@ -1021,19 +1372,25 @@ static char *config_dir(const char *path)
 	return dir;
 }
 
-int conf_parse(const char *path, const char *text, size_t len, struct conf *out,
-	       conf_error_fn err, void *arg)
+/* Parses config text: `path` names it in messages; relative paths are
+ * relative to `dir` (NULL: the directory of path); `running` is the config
+ * in use for a reconfig, else NULL. */
+static int parse_text(const char *path, const char *dir,
+		      const struct conf *running, const char *text, size_t len,
+		      struct conf *out, conf_error_fn err, void *arg)
 {
 	init_conf(out);
 	struct parser p = {
 	    .conf = out,
+	    .running = running,
 	    .file = path,
 	    .err = err,
 	    .arg = arg,
 	};
 	out->path = strdup(path);
-	p.dir = config_dir(path);
-	if (out->path == NULL || p.dir == NULL) {
+	p.dir = dir ? strdup(dir) : config_dir(path);
+	out->dir = p.dir ? strdup(p.dir) : NULL;
+	if (out->path == NULL || p.dir == NULL || out->dir == NULL) {
 		free(p.dir);
 		return ERR_NOMEM;
 	}
@@ -1060,7 +1417,11 @@ int conf_parse(const char *path, const char *text, size_t len, struct conf *out,
 	close_zone(&p);
 	close_key(&p);
 	if (!p.nomem)
+		finish_identity(&p);
+	if (!p.nomem)
 		finish_zones(&p);
+	if (!p.nomem)
+		finish_chroot(&p);
 	if (!p.nomem)
 		set_defaults(&p);
 	free(p.dir);
@@ -1072,24 +1433,41 @@ int conf_parse(const char *path, const char *text, size_t len, struct conf *out,
 	return p.errors ? ERR_SYNTAX : 0;
 }
 
-int conf_load(const char *path, struct conf *out, conf_error_fn err, void *arg)
+int conf_parse(const char *path, const char *text, size_t len, struct conf *out,
+	       conf_error_fn err, void *arg)
 {
-	init_conf(out);
-	FILE *f = fopen(path, "r");
+	return parse_text(path, NULL, NULL, text, len, out, err, arg);
+}
+
+/* Reads the config file named `path` in messages, opened as open_path
+ * (the same file, absolute or inside the chroot when `inner`), into a
+ * fresh buffer *text of *len bytes. Returns 0, ERR_IO, ERR_LIMIT or
+ * ERR_NOMEM. */
+static int read_text(const char *path, const char *open_path, bool inner,
+		     char **text, size_t *len, conf_error_fn err, void *arg)
+{
+	*text = NULL;
+	*len = 0;
+	FILE *f = fopen(open_path, "r");
 	if (f == NULL) {
 		if (err) {
-			char msg[300];
-			snprintf(msg, sizeof(msg), "cannot open: %s",
-				 strerror(errno));
+			char msg[PATH_MAX + 300];
+			if (inner)
+				snprintf(msg, sizeof(msg),
+					 "cannot open (as %s "
+					 "inside the chroot): %s",
+					 open_path, strerror(errno));
+			else
+				snprintf(msg, sizeof(msg), "cannot open: %s",
+					 strerror(errno));
 			err(arg, path, 0, msg);
 		}
 		return ERR_IO;
 	}
-	char *text = NULL;
-	size_t len = 0, cap = 0;
+	size_t cap = 0;
 	int ret = 0;
 	for (;;) {
-		if (len == cap) {
+		if (*len == cap) {
 			if (cap >= CONF_MAX_FILE) {
 				if (err)
 					err(arg, path, 0, "file too large");
@@ -1097,16 +1475,16 @@ int conf_load(const char *path, struct conf *out, conf_error_fn err, void *arg)
 				break;
 			}
 			size_t ncap = cap ? cap * 2 : 8192;
-			char *n = realloc(text, ncap);
+			char *n = realloc(*text, ncap);
 			if (n == NULL) {
 				ret = ERR_NOMEM;
 				break;
 			}
-			text = n;
+			*text = n;
 			cap = ncap;
 		}
-		size_t r = fread(text + len, 1, cap - len, f);
-		len += r;
+		size_t r = fread(*text + *len, 1, cap - *len, f);
+		*len += r;
 		if (r == 0) {
 			if (ferror(f)) {
 				if (err)
@@ -1117,8 +1495,67 @@ int conf_load(const char *path, struct conf *out, conf_error_fn err, void *arg)
 		}
 	}
 	fclose(f);
+	if (ret != 0) {
+		free(*text);
+		*text = NULL;
+	}
+	return ret;
+}
+
+int conf_load(const char *path, struct conf *out, conf_error_fn err, void *arg)
+{
+	init_conf(out);
+	char *text;
+	size_t len;
+	int ret = read_text(path, path, false, &text, &len, err, arg);
 	if (ret == 0)
 		ret = conf_parse(path, text ? text : "", len, out, err, arg);
+	free(text);
+	return ret;
+}
+
+int conf_reload(const struct conf *running, struct conf *out, conf_error_fn err,
+		void *arg)
+{
+	init_conf(out);
+	/* The file as it was found at start-up, whatever the working
+	 * directory is now (a chroot changes it to its root). */
+	const char *base = strrchr(running->path, '/');
+	base = base ? base + 1 : running->path;
+	size_t alen = strlen(running->dir) + 1 + strlen(base) + 1;
+	char *abs = malloc(alen);
+	if (abs == NULL)
+		return ERR_NOMEM;
+	snprintf(abs, alen, "%s%s%s", running->dir,
+		 strcmp(running->dir, "/") == 0 ? "" : "/", base);
+	const char *inner = NULL;
+	if (running->chrooted) {
+		const struct conf outer = {.chroot = running->chroot,
+					   .chroot_real = running->chroot_real};
+		inner = conf_chroot_path(&outer, abs);
+		if (inner == NULL) {
+			if (err) {
+				char msg[PATH_MAX + 300];
+				snprintf(
+				    msg, sizeof(msg),
+				    "the config file %s is "
+				    "outside the chroot %s: reconfig cannot "
+				    "read it (restart tandemd instead)",
+				    abs, running->chroot);
+				err(arg, running->path, 0, msg);
+			}
+			free(abs);
+			return ERR_IO;
+		}
+	}
+	char *text;
+	size_t len;
+	int ret = read_text(running->path, inner ? inner : abs, inner != NULL,
+			    &text, &len, err, arg);
+	free(abs);
+	if (ret == 0)
+		ret = parse_text(running->path, running->dir, running,
+				 text ? text : "", len, out, err, arg);
 	free(text);
 	return ret;
 }
@@ -1132,6 +1569,12 @@ void conf_free(struct conf *c)
 	free(c->storage);
 	free(c->pidfile);
 	free(c->control);
+	free(c->user.text);
+	free(c->user.name);
+	free(c->user.groups);
+	free(c->chroot);
+	free(c->chroot_real);
+	free(c->dir);
 	for (size_t i = 0; i < c->nzones; i++)
 		conf_zone_free(&c->zones[i]);
 	free(c->zones);

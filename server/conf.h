@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "dns/dname.h"
 #include "dns/tsig.h"
@@ -69,6 +70,21 @@ struct conf_zone {
 	struct xfr_settings xfr;
 	struct conf_keyref *primary_keys, *notify_keys;
 	struct conf_keyref *allow_notify_keys, *allow_transfer_keys;
+	unsigned long file_line; /* of 'file:'; 0 when not given */
+};
+
+/* server: user: -- whom tandemd runs as once it has bound its sockets
+ * (see main.c). Looked up when the config is read, so that the user and
+ * group databases are not needed after a chroot. */
+struct conf_user {
+	char *text;    /* "NAME" or "NAME:GROUP" as written; NULL: unset */
+	char *name;    /* the passwd name, or NULL for a uid without one */
+	uid_t uid;     /* never 0 */
+	gid_t gid;     /* never 0 */
+	gid_t *groups; /* supplementary groups: the user's in the group
+			  database (initgroups), none without a name */
+	size_t ngroups;
+	unsigned long line;
 };
 
 struct conf {
@@ -88,6 +104,12 @@ struct conf {
 	char *pidfile; /* NULL when unset */
 	char *control; /* control socket path; NULL: none */
 	unsigned control_mode;
+	struct conf_user user;
+	char *chroot;	   /* absolute, without '.' or '..'; NULL: none */
+	char *chroot_real; /* the same resolved by realpath() */
+	bool chrooted;	   /* conf_enter_chroot made its paths inner */
+	char *dir;	   /* the config file's directory, resolved */
+	unsigned long storage_line, chroot_line;
 	struct conf_key *keys;
 	size_t nkeys;
 	struct conf_zone *zones;
@@ -111,6 +133,28 @@ int conf_load(const char *path, struct conf *out, conf_error_fn err, void *arg);
  * relative paths. */
 int conf_parse(const char *path, const char *text, size_t len, struct conf *out,
 	       conf_error_fn err, void *arg);
+
+/* Re-reads the config file of a running server (reconfig) into *out,
+ * which the caller frees with conf_free. The file is the one `running`
+ * was read from, opened inside running's chroot when it has one, and its
+ * relative paths are resolved as they were at start-up. user: and chroot:
+ * must be as in `running` (changing them needs a restart; they are not
+ * looked up again, the databases may be out of reach), and every path is
+ * made as seen from inside the chroot (conf_enter_chroot). Returns as
+ * conf_load; a config file outside the chroot is ERR_IO. */
+int conf_reload(const struct conf *running, struct conf *out, conf_error_fn err,
+		void *arg);
+
+/* `path` as seen from inside c's chroot: a pointer into path (or "/"),
+ * NULL when it is outside the chroot. Without a chroot, or once
+ * conf_enter_chroot ran, path itself. */
+const char *conf_chroot_path(const struct conf *c, const char *path);
+
+/* Once the process is chrooted: rewrites every path of *c in place to its
+ * view from inside the chroot (conf_load has refused zone files and storage
+ * outside it); a pidfile or control socket outside it becomes NULL. Does
+ * nothing the second time, or without a chroot. */
+void conf_enter_chroot(struct conf *c);
 
 /* Frees everything conf_load allocated and zeroes *c. */
 void conf_free(struct conf *c);

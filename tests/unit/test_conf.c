@@ -3,10 +3,14 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <grp.h>
 #include <netinet/in.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dns/dname.h"
@@ -326,6 +330,291 @@ START_TEST(load_file)
 }
 END_TEST
 
+/* ---- user: and chroot: ---- */
+
+static int parse_at(const char *path, const char *text, struct conf *c,
+		    struct errors *e)
+{
+	memset(e, 0, sizeof(*e));
+	return conf_parse(path, text, strlen(text), c, collect, e);
+}
+
+START_TEST(user_forms)
+{
+	struct passwd *pw = getpwnam("nobody");
+	if (pw == NULL || pw->pw_uid == 0 || pw->pw_gid == 0)
+		return; /* no usable 'nobody' here */
+	uid_t uid = pw->pw_uid;
+	gid_t gid = pw->pw_gid;
+	struct group *gr = getgrgid(gid);
+	char gname[64];
+	snprintf(gname, sizeof(gname), "%s", gr ? gr->gr_name : "");
+
+	struct conf c;
+	struct errors e;
+	ck_assert_int_eq(parse("server:\n user: nobody\n", &c, &e), 0);
+	ck_assert_str_eq(c.user.text, "nobody");
+	ck_assert_str_eq(c.user.name, "nobody");
+	ck_assert_uint_eq(c.user.uid, uid);
+	ck_assert_uint_eq(c.user.gid, gid);
+	/* initgroups: its groups include the one it runs as, never root's */
+	bool has_gid = false;
+	for (size_t i = 0; i < c.user.ngroups; i++) {
+		ck_assert_uint_ne(c.user.groups[i], 0);
+		has_gid |= c.user.groups[i] == gid;
+	}
+	ck_assert(has_gid);
+	ck_assert_ptr_null(c.chroot);
+	conf_free(&c);
+
+	if (gname[0] != '\0') {
+		char text[128];
+		snprintf(text, sizeof(text), "server:\n user: nobody:%s\n",
+			 gname);
+		ck_assert_int_eq(parse(text, &c, &e), 0);
+		ck_assert_uint_eq(c.user.gid, gid);
+		conf_free(&c);
+	}
+
+	/* numeric ids: a uid with a passwd entry takes its name and groups */
+	char text[128];
+	snprintf(text, sizeof(text), "server:\n user: %u:%u\n", (unsigned)uid,
+		 (unsigned)gid);
+	ck_assert_int_eq(parse(text, &c, &e), 0);
+	ck_assert_str_eq(c.user.name, "nobody");
+	ck_assert_uint_eq(c.user.uid, uid);
+	ck_assert_uint_gt(c.user.ngroups, 0);
+	conf_free(&c);
+
+	/* a uid without one: its group must be given, and it gets none */
+	if (getpwuid(3999999999u) == NULL) {
+		ck_assert_int_eq(
+		    parse("server:\n user: 3999999999:3999999998\n", &c, &e),
+		    0);
+		ck_assert_ptr_null(c.user.name);
+		ck_assert_uint_eq(c.user.uid, 3999999999u);
+		ck_assert_uint_eq(c.user.gid, 3999999998u);
+		ck_assert_uint_eq(c.user.ngroups, 0);
+		conf_free(&c);
+		expect_error("server:\n user: 3999999999\n", 2,
+			     "give its group");
+	}
+}
+END_TEST
+
+START_TEST(user_errors)
+{
+	expect_error("server:\n workers: 1\n user: no-such-user-tandem\n", 3,
+		     "unknown user 'no-such-user-tandem'");
+	expect_error("server:\n user: nobody:no-such-group-tandem\n", 2,
+		     "unknown group 'no-such-group-tandem'");
+	expect_error("server:\n user: root\n", 2, "is root (uid 0)");
+	expect_error("server:\n user: 0:65534\n", 2, "is root (uid 0)");
+	expect_error("server:\n user: nobody:0\n", 2, "the group is root");
+	expect_error("server:\n user: nobody:root\n", 2, "the group is root");
+	expect_error("server:\n user: nobody:\n", 2,
+		     "expected NAME or NAME:GROUP");
+	expect_error("server:\n user: :nogroup\n", 2,
+		     "expected NAME or NAME:GROUP");
+	expect_error("server:\n user: a:b:c\n", 2,
+		     "expected NAME or NAME:GROUP");
+	expect_error("server:\n user: \"\"\n", 2,
+		     "expected NAME or NAME:GROUP");
+	expect_error("server:\n user: nobody\n user: nobody\n", 3,
+		     "duplicate 'user'");
+	expect_error("zone:\n name: x\n file: x\n user: nobody\n", 4,
+		     "unknown key 'user' in zone clause");
+}
+END_TEST
+
+START_TEST(chroot_paths)
+{
+	char dir[] = "/tmp/tandem-chroot-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char jail[128], conf_path[160], file[160], text[2048];
+	snprintf(jail, sizeof(jail), "%s/jail", dir);
+	ck_assert_int_eq(mkdir(jail, 0755), 0);
+	snprintf(file, sizeof(file), "%s/plain", dir);
+	FILE *f = fopen(file, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	/* The config in the jail; relative paths are relative to it. */
+	snprintf(conf_path, sizeof(conf_path), "%s/etc/t.conf", jail);
+
+	struct conf c;
+	struct errors e;
+	snprintf(text, sizeof(text),
+		 "server:\n"
+		 "  chroot: ..\n"
+		 "  storage: ../var/./db/\n"
+		 "  pidfile: /run/tandemd.pid\n"
+		 "zone:\n"
+		 "  name: example.com\n"
+		 "  file: ../zones/example.com.zone\n"
+		 "zone:\n"
+		 "  name: example.net\n"
+		 "  primary: 192.0.2.1\n");
+	ck_assert_int_eq(parse_at(conf_path, text, &c, &e), 0);
+	char want[640];
+	ck_assert_str_eq(c.chroot, jail);
+	snprintf(want, sizeof(want), "%s/var/db", jail);
+	ck_assert_str_eq(c.storage, want);
+	snprintf(want, sizeof(want), "%s/zones/example.com.zone", jail);
+	ck_assert_str_eq(c.zones[0].file, want);
+	ck_assert_str_eq(conf_chroot_path(&c, c.zones[0].file),
+			 "/zones/example.com.zone");
+	ck_assert_str_eq(conf_chroot_path(&c, jail), "/");
+	ck_assert_ptr_null(conf_chroot_path(&c, "/run/tandemd.pid"));
+	snprintf(want, sizeof(want), "%sx/y", jail); /* a sibling, not under */
+	ck_assert_ptr_null(conf_chroot_path(&c, want));
+
+	/* Once chrooted every path is seen from inside. */
+	conf_enter_chroot(&c);
+	ck_assert(c.chrooted);
+	ck_assert_str_eq(c.storage, "/var/db");
+	ck_assert_str_eq(c.zones[0].file, "/zones/example.com.zone");
+	ck_assert_str_eq(c.zones[1].file, "/var/db/example.net.zone");
+	ck_assert_ptr_eq(c.zones[1].xfr.zonefile, c.zones[1].file);
+	ck_assert_str_eq(c.zones[1].xfr.journal, "/var/db/example.net.journal");
+	ck_assert_str_eq(c.zones[1].xfr.timers, "/var/db/example.net.timers");
+	ck_assert_str_eq(c.control, "/var/db/tandemd.ctl");
+	ck_assert_ptr_null(c.pidfile); /* out of reach */
+	conf_enter_chroot(&c);	       /* a second time: nothing */
+	ck_assert_str_eq(c.storage, "/var/db");
+	conf_free(&c);
+
+	/* "" and "/" are no chroot */
+	ck_assert_int_eq(
+	    parse_at(conf_path, "server:\n  chroot: \"\"\n", &c, &e), 0);
+	ck_assert_ptr_null(c.chroot);
+	conf_free(&c);
+	ck_assert_int_eq(parse_at(conf_path, "server:\n  chroot: /\n", &c, &e),
+			 0);
+	ck_assert_ptr_null(c.chroot);
+	conf_free(&c);
+
+	/* Errors, with the line of the key at fault. */
+	snprintf(text, sizeof(text), "server:\n  chroot: %s/none\n", dir);
+	ck_assert_int_eq(parse_at(conf_path, text, &c, &e), ERR_SYNTAX);
+	snprintf(want, sizeof(want), "%s:2: chroot %s/none: No such file",
+		 conf_path, dir);
+	ck_assert_msg(strstr(e.text, want), "got: %s", e.text);
+	conf_free(&c);
+	snprintf(text, sizeof(text), "server:\n  chroot: %s\n", file);
+	ck_assert_int_eq(parse_at(conf_path, text, &c, &e), ERR_SYNTAX);
+	snprintf(want, sizeof(want), "%s:2: chroot %s: not a directory",
+		 conf_path, file);
+	ck_assert_msg(strstr(e.text, want), "got: %s", e.text);
+	conf_free(&c);
+	snprintf(text, sizeof(text),
+		 "server:\n  chroot: ..\n  storage: ../../db\n"
+		 "zone:\n  name: example.com\n  file: /etc/example.com.zone\n"
+		 "zone:\n  name: example.org\n  file: ../../jail/z\n");
+	ck_assert_int_eq(parse_at(conf_path, text, &c, &e), ERR_SYNTAX);
+	ck_assert_msg(e.count == 2, "got: %s", e.text);
+	snprintf(want, sizeof(want),
+		 "%s:3: storage %s/db is outside the chroot %s", conf_path, dir,
+		 jail);
+	ck_assert_msg(strstr(e.text, want), "got: %s", e.text);
+	snprintf(want, sizeof(want),
+		 "%s:6: zone 'example.com': file "
+		 "/etc/example.com.zone is outside the chroot",
+		 conf_path);
+	ck_assert_msg(strstr(e.text, want), "got: %s", e.text);
+	conf_free(&c);
+
+	unlink(file);
+	rmdir(jail);
+	rmdir(dir);
+}
+END_TEST
+
+/* reconfig re-reads the file: user: and chroot: cannot change, and a
+ * chrooted server reads it from inside the chroot. */
+START_TEST(reload_keeps_identity)
+{
+	char dir[] = "/tmp/tandem-reload-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/tandemd.conf", dir);
+	bool nobody = getpwnam("nobody") != NULL;
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f,
+		"server:\n  listen: 127.0.0.1@5353\n%s"
+		"zone:\n  name: example.com\n  file: example.com.zone\n",
+		nobody ? "  user: nobody\n" : "");
+	fclose(f);
+
+	struct conf running, c;
+	struct errors e = {0};
+	ck_assert_int_eq(conf_load(path, &running, collect, &e), 0);
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(conf_reload(&running, &c, collect, &e), 0);
+	ck_assert_str_eq(c.zones[0].file, running.zones[0].file);
+	if (nobody) {
+		ck_assert_uint_eq(c.user.uid, running.user.uid);
+		ck_assert_uint_eq(c.user.ngroups, running.user.ngroups);
+	}
+	conf_free(&c);
+
+	/* user: changed (or added): refused, with its line */
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "server:\n  listen: 127.0.0.1@5353\n  user: daemon\n");
+	fclose(f);
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(conf_reload(&running, &c, collect, &e), ERR_SYNTAX);
+	char want[200];
+	snprintf(want, sizeof(want), "%s:3: user: daemon, but tandemd runs as",
+		 path);
+	ck_assert_msg(strstr(e.text, want), "got: %s", e.text);
+	conf_free(&c);
+	conf_free(&running);
+
+	/* A chrooted server: the config at DIR/jail/t.conf is read as
+	 * /t.conf (which this test, not chrooted, does not have). */
+	char jail[160], inner[200];
+	snprintf(jail, sizeof(jail), "%s/jail", dir);
+	ck_assert_int_eq(mkdir(jail, 0755), 0);
+	snprintf(inner, sizeof(inner), "%s/t.conf", jail);
+	f = fopen(inner, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("server:\n  chroot: .\n", f);
+	fclose(f);
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(conf_load(inner, &running, collect, &e), 0);
+	conf_enter_chroot(&running);
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(conf_reload(&running, &c, collect, &e), ERR_IO);
+	ck_assert_msg(
+	    strstr(e.text, "cannot open (as /t.conf inside the chroot)"),
+	    "got: %s", e.text);
+	conf_free(&c);
+	conf_free(&running);
+
+	/* ... and one outside its chroot cannot be read at all. */
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("server:\n  chroot: jail\n", f);
+	fclose(f);
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(conf_load(path, &running, collect, &e), 0);
+	conf_enter_chroot(&running);
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(conf_reload(&running, &c, collect, &e), ERR_IO);
+	ck_assert_msg(strstr(e.text, "is outside the chroot"), "got: %s",
+		      e.text);
+	conf_free(&c);
+	conf_free(&running);
+
+	unlink(inner);
+	unlink(path);
+	rmdir(jail);
+	rmdir(dir);
+}
+END_TEST
+
 /* Bytes of every value must never crash the parser. */
 START_TEST(garbage_never_crashes)
 {
@@ -367,6 +656,10 @@ int main(void)
 	tcase_add_test(tc, long_and_binary_lines);
 	tcase_add_test(tc, listen_forms);
 	tcase_add_test(tc, load_file);
+	tcase_add_test(tc, user_forms);
+	tcase_add_test(tc, user_errors);
+	tcase_add_test(tc, chroot_paths);
+	tcase_add_test(tc, reload_keeps_identity);
 	tcase_add_test(tc, garbage_never_crashes);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
