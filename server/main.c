@@ -1,16 +1,24 @@
 /*
  * main.c -- tandemd: command line, daemon life cycle, signals.
  *
- * The main thread loads the config and the zones, binds every socket
- * (so that any error is reported before going to the background), starts
- * the workers and then waits for signals: SIGHUP reloads the zone files,
- * SIGTERM and SIGINT stop the server.
+ * Start-up, in this order (NSD's): read the config; create the storage
+ * directory; bind every socket (so that any error is reported before going
+ * to the background); go to the background (-d, which opens syslog);
+ * create the control socket; write the pidfile. Everything that needs root
+ * is done by then, so tandemd chroots (chroot:) and switches to user: for
+ * good, and only then loads the zones -- as it will reload them -- and
+ * starts the workers. The main thread then waits for signals: SIGHUP
+ * reloads the zone files, SIGTERM and SIGINT stop the server.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +30,7 @@
 #include "dns/error.h"
 #include "dns/dname.h"
 #include "dns/rrtype.h"
+#include "dns/tsig.h"
 #include "server/answer.h"
 #include "server/conf.h"
 #include "server/control.h"
@@ -59,7 +68,12 @@ struct server {
 	struct worker **workers;
 	unsigned nworkers;
 	struct event_base *base;
-	bool pidfile_written;
+	bool dropped;	    /* runs as user: now; cannot bind any more */
+	char *pidfile;	    /* ours, to remove at exit; NULL: none, or out
+			       of reach of the chroot */
+	char *control_path; /* the control socket as seen now (chroot) */
+	dev_t control_dev;  /* and the one we created, to remove only it */
+	ino_t control_ino;
 	int ready_fd; /* -d: tells the waiting parent we run */
 };
 
@@ -178,7 +192,367 @@ static int write_pidfile(struct server *s)
 		unlink(tmp);
 		return -1;
 	}
-	s->pidfile_written = true;
+	s->pidfile = strdup(path);
+	if (s->pidfile == NULL) {
+		unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- privileges ---- */
+
+static const char *on_control(void *arg, int argc, char **argv,
+			      struct control_reply *r);
+
+static bool trusted_uid(const struct conf *c, uid_t uid)
+{
+	return uid == 0 || (c->user.text != NULL && uid == c->user.uid);
+}
+
+static bool trusted_gid(const struct conf *c, gid_t gid)
+{
+	return gid == 0 || (c->user.text != NULL && gid == c->user.gid);
+}
+
+/* One chain of storage_unsafe: `path` and each directory above it up to
+ * "/", looked at with stat (follow) or lstat. */
+static bool chain_unsafe(const struct conf *c, const char *storage,
+			 const char *path, bool follow, char *why, size_t len)
+{
+	char dir[PATH_MAX];
+	size_t n = strlen(path);
+	if (n == 0 || n >= sizeof(dir) || path[0] != '/') {
+		snprintf(why, len, "storage %s: not an absolute path", storage);
+		return true;
+	}
+	memcpy(dir, path, n + 1);
+	while (n > 1 && dir[n - 1] == '/')
+		dir[--n] = '\0';
+	const char *owner = c->user.text ? " or the user tandemd runs as" : "";
+	/* At most one step per component of a path of PATH_MAX bytes. */
+	for (int depth = 0; depth < PATH_MAX / 2; depth++) {
+		bool first = depth == 0;
+		struct stat st;
+		if ((follow ? stat(dir, &st) : lstat(dir, &st)) != 0) {
+			snprintf(why, len, "storage %s: %s: %s", storage, dir,
+				 strerror(errno));
+			return true;
+		}
+		if (first && follow && !S_ISDIR(st.st_mode)) {
+			snprintf(why, len, "storage %s: not a directory",
+				 storage);
+			return true;
+		}
+		/* A sticky directory (/tmp) lets no one rename or remove
+		 * what others own in it; never the storage itself, where
+		 * others could still create files under our names. */
+		bool sticky = !first && (st.st_mode & S_ISVTX);
+		if (!trusted_uid(c, st.st_uid)) {
+			snprintf(why, len,
+				 "storage %s: %s is owned by uid %u, "
+				 "not by root%s: its owner could replace the "
+				 "journals and the stored zone copies",
+				 storage, dir, (unsigned)st.st_uid, owner);
+			return true;
+		}
+		if (S_ISDIR(st.st_mode) && !sticky &&
+		    ((st.st_mode & S_IWOTH) ||
+		     ((st.st_mode & S_IWGRP) && !trusted_gid(c, st.st_gid)))) {
+			snprintf(why, len,
+				 "storage %s: %s is writable by %s "
+				 "(mode %04o): a local user could replace the "
+				 "journals and the stored zone copies; "
+				 "chmod go-w %s",
+				 storage, dir,
+				 (st.st_mode & S_IWOTH) ? "others"
+							: "its group",
+				 (unsigned)(st.st_mode & 07777), dir);
+			return true;
+		}
+		if (strcmp(dir, "/") == 0)
+			return false;
+		char *slash = strrchr(dir, '/');
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	snprintf(why, len, "storage %s: path too deep", storage);
+	return true;
+}
+
+/* For a server started as root: is the storage directory safe from local
+ * users? Like sshd's StrictModes: the directory and every one above it,
+ * as written (symbolic links included) and as resolved, must be owned by
+ * root (or user:) and not writable by others, nor by a group other than
+ * root's (or user:'s group); a sticky directory such as /tmp is fine above
+ * the storage. Returns false, or true with the reason in why. */
+static bool storage_unsafe(const struct conf *c, const char *storage, char *why,
+			   size_t len)
+{
+	if (chain_unsafe(c, storage, storage, false, why, len))
+		return true;
+	char *real = realpath(storage, NULL);
+	if (real == NULL) {
+		snprintf(why, len, "storage %s: %s", storage, strerror(errno));
+		return true;
+	}
+	bool bad = chain_unsafe(c, storage, real, true, why, len);
+	free(real);
+	return bad;
+}
+
+/* Once running as user:, can tandemd write what it writes after the
+ * drop: the storage directory and the files already in it (journals are
+ * appended to in place), and the directory of each secondary's copy?
+ * Returns false, or true with the reason in why. */
+static bool not_writable(const struct conf *c, char *why, size_t len)
+{
+	const char *who = c->user.text;
+	struct stat st;
+	if (c->storage != NULL) {
+		if (access(c->storage, R_OK | W_OK | X_OK) != 0) {
+			int e = errno;
+			if (stat(c->storage, &st) == 0)
+				snprintf(why, len,
+					 "storage %s is not writable by "
+					 "user %s (owner uid %u, mode %04o): "
+					 "chown it to that user",
+					 c->storage, who, (unsigned)st.st_uid,
+					 (unsigned)(st.st_mode & 07777));
+			else
+				snprintf(why, len, "storage %s: %s", c->storage,
+					 strerror(e));
+			return true;
+		}
+		DIR *d = opendir(c->storage);
+		if (d == NULL) {
+			snprintf(why, len, "storage %s: %s", c->storage,
+				 strerror(errno));
+			return true;
+		}
+		bool bad = false;
+		struct dirent *de;
+		while (!bad && (de = readdir(d)) != NULL) {
+			if (fstatat(dirfd(d), de->d_name, &st,
+				    AT_SYMLINK_NOFOLLOW) != 0 ||
+			    !S_ISREG(st.st_mode) ||
+			    faccessat(dirfd(d), de->d_name, R_OK | W_OK, 0) ==
+				0)
+				continue;
+			snprintf(why, len,
+				 "storage file %s/%s is not writable "
+				 "by user %s (owner uid %u, mode %04o): chown "
+				 "the storage's files to that user",
+				 c->storage, de->d_name, who,
+				 (unsigned)st.st_uid,
+				 (unsigned)(st.st_mode & 07777));
+			bad = true;
+		}
+		closedir(d);
+		if (bad)
+			return true;
+	}
+	for (size_t i = 0; i < c->nzones; i++) {
+		const struct conf_zone *z = &c->zones[i];
+		if (!z->xfr.secondary || z->file == NULL)
+			continue;
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", z->file);
+		char *slash = strrchr(dir, '/');
+		if (slash == NULL)
+			snprintf(dir, sizeof(dir), ".");
+		else
+			slash[slash == dir ? 1 : 0] = '\0';
+		if (access(dir, W_OK | X_OK) != 0) {
+			snprintf(why, len,
+				 "zone %s: %s, where its transferred "
+				 "copy is written, is not writable by user %s: "
+				 "%s",
+				 z->name, dir, who, strerror(errno));
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Creates the storage directory when missing (owned by user: when set)
+ * and, when started as root, refuses one that local users could change.
+ * Returns 0 or -1 (logged). */
+static int prepare_storage(struct server *s)
+{
+	const struct conf *c = s->conf;
+	if (c->storage == NULL)
+		return 0;
+	bool root = geteuid() == 0;
+	if (mkdir(c->storage, 0750) == 0) {
+		if (root && c->user.text != NULL &&
+		    chown(c->storage, c->user.uid, c->user.gid) != 0) {
+			log_error(&s->log, "storage %s: chown to user %s: %s",
+				  c->storage, c->user.text, strerror(errno));
+			return -1;
+		}
+	} else if (errno != EEXIST) {
+		log_error(&s->log, "storage %s: %s", c->storage,
+			  strerror(errno));
+		return -1;
+	}
+	char why[PATH_MAX + 512];
+	if (root && storage_unsafe(c, c->storage, why, sizeof(why))) {
+		log_error(&s->log, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Creates the control socket. Under user: it is handed to that user, so
+ * that tandemctl run as the user may connect (a UNIX socket needs write
+ * permission) and the server can remove it at stop. Returns 0 or -1
+ * (logged). */
+static int open_control(struct server *s)
+{
+	const struct conf *c = s->conf;
+	if (c->control == NULL)
+		return 0;
+	int r = control_open(s->base, c->control, c->control_mode, on_control,
+			     s, &s->control);
+	if (r != 0) {
+		log_error(&s->log, "control socket %s: %s", c->control,
+			  r == ERR_EXISTS ? "another tandemd is listening there"
+					  : strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (stat(c->control, &st) == 0) {
+		s->control_dev = st.st_dev;
+		s->control_ino = st.st_ino;
+	}
+	if (c->user.text != NULL && geteuid() == 0 &&
+	    chown(c->control, c->user.uid, c->user.gid) != 0) {
+		log_error(&s->log, "control socket %s: chown to user %s: %s",
+			  c->control, c->user.text, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Removes the control socket we created when it is still there, seen
+ * from inside the chroot (control_close looks for it at its outer path). */
+static void remove_control(struct server *s)
+{
+	struct stat st;
+	if (s->control_path != NULL && stat(s->control_path, &st) == 0 &&
+	    st.st_dev == s->control_dev && st.st_ino == s->control_ino)
+		unlink(s->control_path);
+	free(s->control_path);
+	s->control_path = NULL;
+}
+
+/* chroot: and user:, once everything that needs root is done: chroot,
+ * then the supplementary groups, the group and the user -- the user last,
+ * as changing it gives up the right to change the others -- and a check
+ * that none of it can be undone. Returns 0 or -1 (logged): tandemd never
+ * goes on as root when told to run as someone else. */
+static int drop_privileges(struct server *s)
+{
+	struct conf *c = s->conf;
+	const struct conf_user *u = &c->user;
+	bool root = geteuid() == 0;
+	if (c->chroot != NULL) {
+		if (!root) {
+			log_error(&s->log,
+				  "chroot %s: tandemd must be started "
+				  "as root to chroot",
+				  c->chroot);
+			return -1;
+		}
+		if (chroot(c->chroot) != 0 || chdir("/") != 0) {
+			log_error(&s->log, "chroot %s: %s", c->chroot,
+				  strerror(errno));
+			return -1;
+		}
+		conf_enter_chroot(c);
+		if (s->pidfile != NULL && c->pidfile == NULL) {
+			free(s->pidfile); /* out of reach now */
+			s->pidfile = NULL;
+		} else if (s->pidfile != NULL) {
+			memmove(s->pidfile, c->pidfile, strlen(c->pidfile) + 1);
+		}
+		if (u->text == NULL)
+			log_warning(&s->log,
+				    "chroot %s without user: a process "
+				    "running as root can leave a chroot",
+				    c->chroot);
+		log_info(&s->log, "chroot %s", c->chroot);
+	}
+	if (c->control != NULL && s->control != NULL &&
+	    (s->control_path = strdup(c->control)) == NULL) {
+		log_error(&s->log, "out of memory");
+		return -1;
+	}
+	if (u->text == NULL)
+		return 0;
+	if (!root) {
+		/* Already that user (started by a service manager as it):
+		 * nothing to drop. */
+		uid_t ru, eu, su;
+		gid_t rg, eg, sg;
+		if (getresuid(&ru, &eu, &su) == 0 &&
+		    getresgid(&rg, &eg, &sg) == 0 && ru == u->uid &&
+		    eu == u->uid && su == u->uid && rg == u->gid &&
+		    eg == u->gid && sg == u->gid)
+			return 0;
+		log_error(&s->log,
+			  "user %s: tandemd must be started as root to "
+			  "switch to it (it runs as uid %u)",
+			  u->text, (unsigned)geteuid());
+		return -1;
+	}
+	if (setgroups(u->ngroups, u->groups) != 0) {
+		log_error(&s->log, "user %s: setgroups: %s", u->text,
+			  strerror(errno));
+		return -1;
+	}
+	if (setresgid(u->gid, u->gid, u->gid) != 0) {
+		log_error(&s->log, "user %s: setgid %u: %s", u->text,
+			  (unsigned)u->gid, strerror(errno));
+		return -1;
+	}
+	if (setresuid(u->uid, u->uid, u->uid) != 0) {
+		log_error(&s->log, "user %s: setuid %u: %s", u->text,
+			  (unsigned)u->uid, strerror(errno));
+		return -1;
+	}
+	/* Real, effective and saved ids all changed (the file-system ids
+	 * follow the effective ones), no root group left, and no way back. */
+	uid_t ru = (uid_t)-1, eu = ru, su = ru;
+	gid_t rg = (gid_t)-1, eg = rg, sg = rg;
+	gid_t *groups = malloc((u->ngroups + 1) * sizeof(*groups));
+	int ng = groups ? getgroups((int)u->ngroups + 1, groups) : -1;
+	bool rootgroup = ng < 0 || (size_t)ng != u->ngroups;
+	for (int i = 0; i < ng; i++)
+		rootgroup |= groups[i] == 0;
+	free(groups);
+	if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 ||
+	    ru != u->uid || eu != u->uid || su != u->uid || rg != u->gid ||
+	    eg != u->gid || sg != u->gid || rootgroup || setuid(0) == 0 ||
+	    seteuid(0) == 0 || setgid(0) == 0) {
+		log_error(&s->log,
+			  "user %s: the switch did not hold (uids "
+			  "%u/%u/%u, gids %u/%u/%u, or groups)",
+			  u->text, (unsigned)ru, (unsigned)eu, (unsigned)su,
+			  (unsigned)rg, (unsigned)eg, (unsigned)sg);
+		return -1;
+	}
+	s->dropped = true;
+	log_info(&s->log, "running as user %s (uid %u, gid %u, %zu groups)",
+		 u->text, (unsigned)u->uid, (unsigned)u->gid, u->ngroups);
+	char why[PATH_MAX + 512];
+	if (not_writable(c, why, sizeof(why))) {
+		log_error(&s->log, "%s", why);
+		return -1;
+	}
 	return 0;
 }
 
@@ -336,7 +710,9 @@ static const char *reconfig(struct server *s, struct control_reply *r)
 		return "out of memory";
 	}
 	struct conf_errors ce = { .r = r };
-	int ret = conf_load(s->conf_path, conf, reconfig_error, &ce);
+	/* The file as found at start-up, from inside the chroot if any;
+	 * user: and chroot: cannot change. */
+	int ret = conf_reload(s->conf, conf, reconfig_error, &ce);
 	if (ret != 0) {
 		conf_free(conf);
 		free(conf);
@@ -344,9 +720,25 @@ static const char *reconfig(struct server *s, struct control_reply *r)
 		return control_error(r, "%s: %d error(s); nothing changed",
 				     s->conf_path, ce.count ? ce.count : 1);
 	}
-	if (conf->storage && mkdir(conf->storage, 0750) != 0 && errno != EEXIST) {
-		const char *e = control_error(r, "storage %s: %s; nothing changed",
-					      conf->storage, strerror(errno));
+	const char *e = NULL;
+	char why[PATH_MAX + 512];
+	if (s->dropped && !same_listens(s->conf, conf))
+		e = control_error(r,
+				  "listen or workers changed, but tandemd "
+				  "runs as user %s and can no longer bind "
+				  "sockets: restart it to apply; nothing "
+				  "changed",
+				  conf->user.text);
+	else if (conf->storage && mkdir(conf->storage, 0750) != 0 &&
+		 errno != EEXIST)
+		e = control_error(r, "storage %s: %s; nothing changed",
+				  conf->storage, strerror(errno));
+	else if (conf->storage && geteuid() == 0 &&
+		 storage_unsafe(conf, conf->storage, why, sizeof(why)))
+		e = control_error(r, "%s; nothing changed", why);
+	else if (s->dropped && not_writable(conf, why, sizeof(why)))
+		e = control_error(r, "%s; nothing changed", why);
+	if (e != NULL) {
 		conf_free(conf);
 		free(conf);
 		free(zones);
@@ -575,16 +967,6 @@ static int run(struct server *s)
 				 on_notify, s);
 	if (s->notify_ev == NULL || event_add(s->notify_ev, NULL) != 0)
 		goto out;
-	if (s->conf->control != NULL) {
-		int r = control_open(s->base, s->conf->control, s->conf->control_mode,
-				     on_control, s, &s->control);
-		if (r != 0) {
-			log_error(&s->log, "control socket %s: %s", s->conf->control,
-				  r == ERR_EXISTS ? "another tandemd is listening there"
-						  : strerror(errno));
-			goto out;
-		}
-	}
 	s->started = time(NULL);
 	zones_start(s->zones);
 	log_info(&s->log, "tandemd %s started", TANDEM_VERSION);
@@ -596,6 +978,7 @@ out:
 		control_close(s->control);
 		s->control = NULL;
 	}
+	remove_control(s);
 	if (s->notify_ev) {
 		event_free(s->notify_ev);
 		s->notify_ev = NULL;
@@ -668,27 +1051,28 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024);
 
 	int status = 1;
-	if (s->conf->storage != NULL && mkdir(s->conf->storage, 0750) != 0 &&
-	    errno != EEXIST) {
-		log_error(&s->log, "storage %s: %s", s->conf->storage, strerror(errno));
-		conf_free(s->conf);
-		free(s->conf);
-		free(s->zones);
-		return 1;
+	/* The crypto libraries find their randomness source and their
+	 * configuration now, while /dev and /usr are in reach: TSIG and
+	 * transfers run inside the chroot. */
+	if (sodium_init() < 0) {
+		log_error(&s->log, "libsodium cannot start");
+		goto out;
 	}
+	struct tsig_key warm_key = {.algorithm = TSIG_HMAC_SHA256};
+	struct tsig_ctx warm;
+	if (tsig_ctx_init(&warm, &warm_key, NULL, 0) == 0)
+		tsig_ctx_free(&warm);
+	if (prepare_storage(s) < 0)
+		goto out;
 	s->base = event_base_new();
 	if (s->base == NULL ||
 	    pipe2(s->notify_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
 		log_error(&s->log, "cannot set up the main loop");
 		goto out;
 	}
-	ret = zones_load(s->zones, s->conf, &s->log, s->base, NULL);
-	if (ret < 0) {
-		log_error(&s->log, "loading zones: %s", error_str(ret));
-		goto out;
-	}
 	memcpy(s->nsid, s->conf->nsid, s->conf->nsid_len);
 	s->answer = (struct answer_conf){
+	    /* Filled by zones_load below, before any worker runs. */
 	    .zonedb = &s->zones->db,
 	    .edns_size = s->conf->edns_buffer_size,
 	    /* Copies: reconfig frees the config they come from. */
@@ -703,18 +1087,36 @@ int main(int argc, char **argv)
 	    .log = &s->log,
 	    .notify_fd = s->notify_pipe[1],
 	};
+	/* What needs root: the sockets (port 53), syslog's, the control
+	 * socket, the pidfile. */
 	if (create_workers(s) < 0)
 		goto out;
 	if (opt.daemonize && daemonize(s) < 0)
 		goto out;
 	if (opt.daemonize && event_reinit(s->base) != 0)
 		goto out;
+	if (open_control(s) < 0)
+		goto out;
 	if (write_pidfile(s) < 0)
 		goto out;
+	if (drop_privileges(s) < 0)
+		goto out;
+	/* The zones are read as they will be reloaded: inside the chroot,
+	 * as user:. */
+	ret = zones_load(s->zones, s->conf, &s->log, s->base, NULL);
+	if (ret < 0) {
+		log_error(&s->log, "loading zones: %s", error_str(ret));
+		goto out;
+	}
 	if (run(s) == 0)
 		status = 0;
 	log_info(&s->log, "tandemd stopped");
 out:
+	if (s->control) {
+		control_close(s->control);
+		s->control = NULL;
+	}
+	remove_control(s);
 	destroy_workers(s);
 	zones_clear(s->zones);
 	if (s->base)
@@ -722,8 +1124,11 @@ out:
 	for (int i = 0; i < 2; i++)
 		if (s->notify_pipe[i] >= 0)
 			close(s->notify_pipe[i]);
-	if (s->pidfile_written)
-		unlink(s->conf->pidfile);
+	/* After a drop only removable when its directory is the user's. */
+	if (s->pidfile != NULL && unlink(s->pidfile) != 0 && errno != ENOENT)
+		log_info(&s->log, "pidfile %s left behind: %s", s->pidfile,
+			 strerror(errno));
+	free(s->pidfile);
 	conf_free(s->conf);
 	free(s->conf);
 	free(s->zones);
