@@ -283,6 +283,12 @@ int zone_builder_add(struct zone_builder *b, const uint8_t *owner,
 {
 	char name[DNAME_STRLEN], tname[16];
 	uint8_t lower[DNAME_MAXLEN];
+	if (dname_len(owner) > DNAME_MAXLEN) {
+		zone_logf(log, arg, ZONE_LOG_ERROR, file, line,
+			  "owner name longer than 255 octets");
+		b->errors++;
+		return ERR_NAMELEN;
+	}
 	dname_copy_lower(lower, owner);
 	if (!dname_is_subdomain(lower, b->apex)) {
 		dname_to_str(name, sizeof(name), owner);

@@ -543,6 +543,13 @@ static void ldns_record(struct load_ctx *ctx, const char *path,
 		load_error(ctx, path, line, "%s", ldns_get_errorstr_by_id(st));
 		return;
 	}
+	/* ldns joins a relative name to the origin without checking the
+	 * length (RFC 1035 §2.3.4: 255 octets at most). */
+	if (ldns_rdf_size(ldns_rr_owner(rr)) > DNAME_MAXLEN) {
+		load_error(ctx, path, line, "owner name longer than 255 octets");
+		ldns_rr_free(rr);
+		return;
+	}
 	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
 		char cname[16];
 		load_error(ctx, path, line, "class %s not supported (only IN)",

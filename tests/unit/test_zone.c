@@ -915,6 +915,20 @@ START_TEST(reader_record_too_long)
 	ck_assert_ptr_null(v);
 	ck_assert_msg(strstr(log2.text, ":6: rdata longer than 65535 octets") !=
 		      NULL, "%s", log2.text);
+
+	/* A relative owner under a long $ORIGIN: ldns joins the two past
+	 * 255 octets without a word (found by the zone_load fuzzer). */
+	struct log_capture log3 = { 0 };
+	v = load_text("example.com.", HEAD
+		"$ORIGIN " "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+		"example.com.\n"
+		"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb A 192.0.2.2\n",
+		&log3);
+	ck_assert_ptr_null(v);
+	ck_assert_msg(strstr(log3.text, ":7: owner name longer than 255 octets")
+		      != NULL, "%s", log3.text);
 }
 END_TEST
 
