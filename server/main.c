@@ -956,6 +956,12 @@ static int run(struct server *s)
 	if (!ev_term || !ev_int || !ev_hup || evsignal_add(ev_term, NULL) ||
 	    evsignal_add(ev_int, NULL) || evsignal_add(ev_hup, NULL))
 		goto out;
+	/* The secondaries' stored copies are published before any worker
+	 * answers: the sockets were bound before the zones were loaded, and
+	 * the queries that arrived meanwhile are answered the moment a
+	 * worker starts -- not with SERVFAIL. */
+	s->started = time(NULL);
+	zones_start(s->zones);
 	/* Workers start after the signal handlers exist, and after fork(). */
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		if (worker_start(s->workers[i]) < 0) {
@@ -967,8 +973,6 @@ static int run(struct server *s)
 				 on_notify, s);
 	if (s->notify_ev == NULL || event_add(s->notify_ev, NULL) != 0)
 		goto out;
-	s->started = time(NULL);
-	zones_start(s->zones);
 	log_info(&s->log, "tandemd %s started", TANDEM_VERSION);
 	tell_ready(s);
 	event_base_dispatch(s->base);
