@@ -885,22 +885,24 @@ static size_t client_address(const struct sockaddr *from, const uint8_t **addr)
 static bool settle_cookie(struct answer *a)
 {
 	const struct answer_conf *conf = a->conf;
+	const struct cookie_secrets *cs = rcu_dereference(conf->cookies);
 	const uint8_t *addr;
 	size_t addr_len;
-	if (a->cookie == 0 || conf->cookie_nsecrets == 0 || a->from == NULL ||
+	if (a->cookie == 0 || cs == NULL || cs->n == 0 || a->from == NULL ||
 	    (addr_len = client_address(a->from, &addr)) == 0)
 		return true;
 	uint32_t now = (uint32_t)time(NULL);
 	enum cookie_verdict v = COOKIE_INVALID;
 	if (a->cookie == 1 + COOKIE_WITH_SERVER)
 		v = cookie_check(a->cookie_server, a->cookie_server_len,
-				 a->cookie_client, conf->cookie_secrets,
-				 conf->cookie_nsecrets, now, addr, addr_len);
+				 a->cookie_client,
+				 (const uint8_t (*)[COOKIE_SECRET_LEN])cs->secret,
+				 cs->n, now, addr, addr_len);
 	a->cookie_out = true;
 	a->cookie_valid = v != COOKIE_INVALID;
 	if (v != COOKIE_VALID) {
-		cookie_make(a->cookie_server, a->cookie_client,
-			    conf->cookie_secrets[0], now, addr, addr_len);
+		cookie_make(a->cookie_server, a->cookie_client, cs->secret[0],
+			    now, addr, addr_len);
 		a->cookie_server_len = COOKIE_SERVER_LEN;
 	}
 	return !(conf->cookie_require && a->transport == ANSWER_UDP &&

@@ -25,6 +25,13 @@
 #include "zonedb/zonedb.h"
 
 /* Settings the answers depend on (filled from the config by server/). */
+/* The first secret makes server cookies, every one is accepted (a secret
+ * being rotated out is still listed after the new one). */
+struct cookie_secrets {
+	size_t n;
+	uint8_t secret[][COOKIE_SECRET_LEN];
+};
+
 struct answer_conf {
 	struct zonedb *zonedb;        /* RCU-protected: replaced by reconfig */
 	uint16_t edns_size;   /* our EDNS UDP payload size (RFC 6891) */
@@ -33,10 +40,9 @@ struct answer_conf {
 				 REFUSED */
 	const uint8_t *nsid;  /* RFC 5001 NSID payload; NULL: none */
 	size_t nsid_len;
-	/* DNS Cookies (RFC 7873, RFC 9018): the first secret makes server
-	 * cookies, every one is accepted (rotation); none: no cookies. */
-	const uint8_t (*cookie_secrets)[COOKIE_SECRET_LEN];
-	size_t cookie_nsecrets;
+	/* DNS Cookies (RFC 7873, RFC 9018); RCU-protected (reconfig rotates
+	 * secrets); NULL: no cookies. */
+	const struct cookie_secrets *cookies;
 	bool cookie_require;  /* a UDP query without a valid server cookie
 				 gets BADCOOKIE (RFC 7873 §5.2.3) */
 	struct rrl_conf rrl;  /* response rate limiting; rate 0: off */

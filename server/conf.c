@@ -277,6 +277,90 @@ static void key_tcp_max(struct parser *p, const char *key, const char *value)
 	p->conf->tcp_max_clients = (unsigned)v;
 }
 
+/* A cookie secret: 16 octets as 32 hex digits (RFC 9018 §4.4: the
+ * servers of a set share it, so that each accepts the others' cookies).
+ * Repeatable: the first makes cookies, the others are still accepted,
+ * which is how a secret is rotated. */
+static void key_cookie_secret(struct parser *p, const char *key,
+			      const char *value)
+{
+	struct conf *c = p->conf;
+	uint8_t secret[COOKIE_SECRET_LEN];
+	size_t n = 0;
+	if (strlen(value) != 2 * COOKIE_SECRET_LEN ||
+	    sodium_hex2bin(secret, sizeof(secret), value, strlen(value), NULL,
+			   &n, NULL) != 0 ||
+	    n != COOKIE_SECRET_LEN) {
+		report(p, p->line, "bad %s (expected %d hex digits)", key,
+		       2 * COOKIE_SECRET_LEN);
+		return;
+	}
+	uint8_t (*grown)[COOKIE_SECRET_LEN] =
+		realloc(c->cookie_secrets,
+			(c->ncookie_secrets + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		p->nomem = true;
+		return;
+	}
+	c->cookie_secrets = grown;
+	memcpy(grown[c->ncookie_secrets++], secret, COOKIE_SECRET_LEN);
+	sodium_memzero(secret, sizeof(secret));
+}
+
+static void key_cookie_require(struct parser *p, const char *key,
+			       const char *value)
+{
+	if (strcmp(value, "yes") == 0)
+		p->conf->cookie_require = true;
+	else if (strcmp(value, "no") == 0)
+		p->conf->cookie_require = false;
+	else
+		report(p, p->line, "bad %s '%s' (expected yes or no)", key, value);
+}
+
+/* rrl-rate, rrl-slip, rrl-ipv4-prefix, rrl-ipv6-prefix. */
+static void key_rrl_number(struct parser *p, const char *key, const char *value)
+{
+	struct conf *c = p->conf;
+	unsigned long v;
+	unsigned *field = NULL;
+	unsigned long min = 0, max = 0;
+	if (strcmp(key, "rrl-rate") == 0) {
+		field = &c->rrl_rate, max = 1000000;
+	} else if (strcmp(key, "rrl-slip") == 0) {
+		field = &c->rrl_slip, max = 100;
+	} else if (strcmp(key, "rrl-ipv4-prefix") == 0) {
+		field = &c->rrl_ipv4_prefix, min = 8, max = 32;
+	} else {
+		field = &c->rrl_ipv6_prefix, min = 16, max = 128;
+	}
+	if (parse_uint(value, min, max, &v) != 0) {
+		report(p, p->line, "bad %s '%s' (expected %lu to %lu)", key,
+		       value, min, max);
+		return;
+	}
+	*field = (unsigned)v;
+}
+
+static void key_rrl_exempt(struct parser *p, const char *key, const char *value)
+{
+	struct conf *c = p->conf;
+	struct rrl_netblock nb;
+	if (rrl_netblock_parse(&nb, value) != 0) {
+		report(p, p->line, "bad %s '%s' (expected ADDRESS[/PREFIX])", key,
+		       value);
+		return;
+	}
+	struct rrl_netblock *grown =
+		realloc(c->rrl_exempt, (c->nrrl_exempt + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		p->nomem = true;
+		return;
+	}
+	c->rrl_exempt = grown;
+	grown[c->nrrl_exempt++] = nb;
+}
+
 static void key_log_level(struct parser *p, const char *key, const char *value)
 {
 	if (log_level_from_str(value, &p->conf->log_level) != 0)
@@ -355,6 +439,13 @@ static const struct key_def server_keys[] = {
     {"control-mode", key_control_mode, false},
     {"user", key_user, false},
     {"chroot", key_chroot, false},
+    {"cookie-secret", key_cookie_secret, true},
+    {"cookie-require", key_cookie_require, false},
+    {"rrl-rate", key_rrl_number, false},
+    {"rrl-slip", key_rrl_number, false},
+    {"rrl-ipv4-prefix", key_rrl_number, false},
+    {"rrl-ipv6-prefix", key_rrl_number, false},
+    {"rrl-exempt", key_rrl_exempt, true},
     {NULL, NULL, false},
 };
 
@@ -1348,6 +1439,11 @@ static void init_conf(struct conf *c)
 	c->edns_buffer_size = CONF_DEFAULT_EDNS_SIZE;
 	c->tcp_idle_timeout = CONF_DEFAULT_TCP_IDLE;
 	c->tcp_max_clients = CONF_DEFAULT_TCP_MAX;
+	/* Rate limiting is off unless rrl-rate is set; its other defaults
+	 * are BIND's and Knot's. */
+	c->rrl_slip = 2;
+	c->rrl_ipv4_prefix = 24;
+	c->rrl_ipv6_prefix = 56;
 	c->log_level = LOG_LEVEL_INFO;
 }
 
@@ -1575,6 +1671,11 @@ void conf_free(struct conf *c)
 	free(c->chroot);
 	free(c->chroot_real);
 	free(c->dir);
+	if (c->cookie_secrets != NULL)
+		sodium_memzero(c->cookie_secrets,
+			       c->ncookie_secrets * sizeof(*c->cookie_secrets));
+	free(c->cookie_secrets);
+	free(c->rrl_exempt);
 	for (size_t i = 0; i < c->nzones; i++)
 		conf_zone_free(&c->zones[i]);
 	free(c->zones);

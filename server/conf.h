@@ -21,7 +21,9 @@
 
 #include "dns/dname.h"
 #include "dns/tsig.h"
+#include "dns/cookie.h"
 #include "server/log.h"
+#include "server/rrl.h"
 #include "xfr/xfrd.h"
 
 #define CONF_DEFAULT_PORT      53
@@ -99,6 +101,15 @@ struct conf {
 	uint16_t edns_buffer_size;
 	unsigned tcp_idle_timeout; /* seconds */
 	unsigned tcp_max_clients;  /* for the whole server */
+	/* DNS Cookies (RFC 7873): the first secret makes server cookies,
+	 * all are accepted; none configured: one made at random at start. */
+	uint8_t (*cookie_secrets)[COOKIE_SECRET_LEN];
+	size_t ncookie_secrets;
+	bool cookie_require;
+	/* Response rate limiting (rrl.h); rrl_rate 0: off. */
+	unsigned rrl_rate, rrl_slip, rrl_ipv4_prefix, rrl_ipv6_prefix;
+	struct rrl_netblock *rrl_exempt;
+	size_t nrrl_exempt;
 	enum log_level log_level;
 	char *storage; /* NULL when unset */
 	char *pidfile; /* NULL when unset */

@@ -58,6 +58,8 @@ struct server {
 	struct logger log;
 	struct zones *zones;        /* replaced by reconfig */
 	struct answer_conf answer;
+	struct cookie_secrets *cookies; /* what answer.cookies points to */
+	struct rrl_netblock *rrl_exempt; /* answer.rrl.exempt's copy */
 	struct request_env request;
 	int notify_pipe[2];         /* workers -> main: NOTIFYs received */
 	struct event *notify_ev;
@@ -648,6 +650,35 @@ static void zone_status(struct server *s, struct server_zone *sz,
 	}
 }
 
+/* The cookie secrets of a config, or (none configured) `keep` when
+ * there is one, else a random one: cookies work out of the box (a
+ * server set that shares cookies configures the same secret on each). */
+static struct cookie_secrets *cookie_secrets_of(const struct conf *c,
+						struct cookie_secrets *keep)
+{
+	if (c->ncookie_secrets == 0 && keep != NULL)
+		return keep;
+	size_t n = c->ncookie_secrets ? c->ncookie_secrets : 1;
+	struct cookie_secrets *cs =
+		malloc(sizeof(*cs) + n * sizeof(cs->secret[0]));
+	if (cs == NULL)
+		return NULL;
+	cs->n = n;
+	if (c->ncookie_secrets == 0)
+		randombytes_buf(cs->secret[0], COOKIE_SECRET_LEN);
+	else
+		memcpy(cs->secret, c->cookie_secrets, n * sizeof(cs->secret[0]));
+	return cs;
+}
+
+static void cookie_secrets_free(struct cookie_secrets *cs)
+{
+	if (cs == NULL)
+		return;
+	sodium_memzero(cs->secret, cs->n * sizeof(cs->secret[0]));
+	free(cs);
+}
+
 static void sum_stats(struct server *s, struct worker_stats *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -659,6 +690,8 @@ static void sum_stats(struct server *s, struct worker_stats *out)
 		out->tcp_accepted += st->tcp_accepted;
 		out->tcp_refused += st->tcp_refused;
 		out->tcp_timeouts += st->tcp_timeouts;
+		out->rrl_dropped += st->rrl_dropped;
+		out->rrl_slipped += st->rrl_slipped;
 		out->responses += st->responses;
 		for (int k = 0; k < 16; k++)
 			out->rcode[k] += st->rcode[k];
@@ -755,9 +788,19 @@ static const char *reconfig(struct server *s, struct control_reply *r)
 	/* Publish, wait until no worker can see the old ones, free them. */
 	struct zones *old_zones = s->zones;
 	struct conf *old_conf = s->conf;
+	/* Cookie secrets follow the config (rotation); without any, the
+	 * random one stays. */
+	struct cookie_secrets *old_cookies = s->cookies;
+	struct cookie_secrets *cookies = cookie_secrets_of(conf, s->cookies);
+	if (cookies != NULL && cookies != old_cookies) {
+		s->cookies = cookies;
+		rcu_assign_pointer(s->answer.cookies, cookies);
+	}
 	rcu_assign_pointer(s->answer.zonedb, &zones->db);
 	rcu_assign_pointer(s->request.conf, conf);
 	synchronize_rcu();
+	if (s->cookies != old_cookies)
+		cookie_secrets_free(old_cookies);
 	s->zones = zones;
 	s->conf = conf;
 	zones_clear(old_zones);
@@ -765,7 +808,8 @@ static const char *reconfig(struct server *s, struct control_reply *r)
 	if (!same_listens(old_conf, conf))
 		control_printf(r, "note: listen and workers changes need a restart");
 	/* The other server settings answers use are kept as they were:
-	 * identity, version, nsid and EDNS size need a restart too. */
+	 * identity, version, nsid, EDNS size, cookie-require and rate
+	 * limiting need a restart too. */
 	conf_free(old_conf);
 	free(old_conf);
 	zones_start(zones);
@@ -848,6 +892,10 @@ static const char *on_control(void *arg, int argc, char **argv,
 			       (unsigned long long)(now.tcp_timeouts - s->stats_base.tcp_timeouts));
 		control_printf(r, "responses: %llu",
 			       (unsigned long long)(now.responses - s->stats_base.responses));
+		control_printf(r, "rrl-dropped: %llu",
+			       (unsigned long long)(now.rrl_dropped - s->stats_base.rrl_dropped));
+		control_printf(r, "rrl-slipped: %llu",
+			       (unsigned long long)(now.rrl_slipped - s->stats_base.rrl_slipped));
 		static const char *rcodes[16] = {
 			"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",
 			"REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH",
@@ -1084,7 +1132,26 @@ int main(int argc, char **argv)
 	    .version = s->conf->version ? strdup(s->conf->version) : NULL,
 	    .nsid = s->conf->nsid_len ? s->nsid : NULL,
 	    .nsid_len = s->conf->nsid_len,
+	    .cookie_require = s->conf->cookie_require,
+	    .rrl = {
+		.rate = s->conf->rrl_rate,
+		.slip = s->conf->rrl_slip,
+		.ipv4_prefix = s->conf->rrl_ipv4_prefix,
+		.ipv6_prefix = s->conf->rrl_ipv6_prefix,
+		.nexempt = s->conf->nrrl_exempt,
+	    },
 	};
+	s->cookies = cookie_secrets_of(s->conf, NULL);
+	s->answer.cookies = s->cookies;
+	if (s->conf->nrrl_exempt > 0) {
+		s->rrl_exempt = malloc(s->conf->nrrl_exempt * sizeof(*s->rrl_exempt));
+		if (s->rrl_exempt != NULL)
+			memcpy(s->rrl_exempt, s->conf->rrl_exempt,
+			       s->conf->nrrl_exempt * sizeof(*s->rrl_exempt));
+		else
+			s->answer.rrl.nexempt = 0;
+		s->answer.rrl.exempt = s->rrl_exempt;
+	}
 	s->request = (struct request_env){
 	    .answer = &s->answer,
 	    .conf = s->conf,
@@ -1138,6 +1205,8 @@ out:
 	free(s->zones);
 	free((char *)s->answer.identity);
 	free((char *)s->answer.version);
+	cookie_secrets_free(s->cookies);
+	free(s->rrl_exempt);
 	log_close(&s->log);
 	return status;
 }

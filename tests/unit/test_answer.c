@@ -1006,7 +1006,11 @@ END_TEST
 
 /* ---- DNS Cookies (RFC 7873, RFC 9018) ---- */
 
-static uint8_t cookie_secret[1][COOKIE_SECRET_LEN];
+static struct {
+	size_t n;
+	uint8_t secret[1][COOKIE_SECRET_LEN];
+} cookie_store;
+#define cookie_secret cookie_store.secret
 static const uint8_t cookie_client[COOKIE_CLIENT_LEN] = {
 	0x24, 0x64, 0xc4, 0xab, 0xcf, 0x10, 0xc9, 0x57};
 
@@ -1084,8 +1088,8 @@ static enum cookie_verdict verdict_of(const uint8_t *cookie, uint16_t len)
 START_TEST(cookies)
 {
 	memset(cookie_secret, 0x5a, sizeof(cookie_secret));
-	conf.cookie_secrets = (const uint8_t (*)[COOKIE_SECRET_LEN])cookie_secret;
-	conf.cookie_nsecrets = 1;
+	cookie_store.n = 1;
+	conf.cookies = (const struct cookie_secrets *)&cookie_store;
 	struct response r;
 	uint8_t c[64], first[64];
 	uint16_t clen, first_len;
@@ -1147,7 +1151,7 @@ START_TEST(cookies)
 	conf.cookie_require = false;
 
 	/* Without secrets, no cookies: the option is ignored. */
-	conf.cookie_nsecrets = 0;
+	conf.cookies = NULL;
 	ask_cookie(NULL, 0, true, ANSWER_UDP, &r, c, &clen);
 	ck_assert_uint_eq(rcode(&r), RCODE_NOERROR);
 	ck_assert_uint_eq(clen, 0);

@@ -642,6 +642,63 @@ START_TEST(garbage_never_crashes)
 }
 END_TEST
 
+/* DNS Cookies and response rate limiting (issue 9). */
+START_TEST(cookies_and_rrl)
+{
+	struct conf c;
+	struct errors e;
+	ck_assert_int_eq(parse("server:\n"
+			       "  cookie-secret: e5e973e5a6b2a43f48e7dc849e37bfcf\n"
+			       "  cookie-secret: 000102030405060708090a0b0c0d0e0f\n"
+			       "  cookie-require: yes\n"
+			       "  rrl-rate: 20\n"
+			       "  rrl-slip: 3\n"
+			       "  rrl-ipv4-prefix: 32\n"
+			       "  rrl-ipv6-prefix: 64\n"
+			       "  rrl-exempt: 192.0.2.0/24\n"
+			       "  rrl-exempt: 2001:db8::/32\n",
+			       &c, &e), 0);
+	ck_assert_uint_eq(c.ncookie_secrets, 2);
+	ck_assert_uint_eq(c.cookie_secrets[0][0], 0xe5);
+	ck_assert_uint_eq(c.cookie_secrets[1][15], 0x0f);
+	ck_assert(c.cookie_require);
+	ck_assert_uint_eq(c.rrl_rate, 20);
+	ck_assert_uint_eq(c.rrl_slip, 3);
+	ck_assert_uint_eq(c.rrl_ipv4_prefix, 32);
+	ck_assert_uint_eq(c.rrl_ipv6_prefix, 64);
+	ck_assert_uint_eq(c.nrrl_exempt, 2);
+	ck_assert_uint_eq(c.rrl_exempt[1].family_len, 16);
+	conf_free(&c);
+
+	/* Defaults: no secret (a random one at start), limiting off, slip
+	 * 2, /24 and /56. */
+	ck_assert_int_eq(parse("server:\n  workers: 1\n", &c, &e), 0);
+	ck_assert_uint_eq(c.ncookie_secrets, 0);
+	ck_assert(!c.cookie_require);
+	ck_assert_uint_eq(c.rrl_rate, 0);
+	ck_assert_uint_eq(c.rrl_slip, 2);
+	ck_assert_uint_eq(c.rrl_ipv4_prefix, 24);
+	ck_assert_uint_eq(c.rrl_ipv6_prefix, 56);
+	conf_free(&c);
+
+	expect_error("server:\n  cookie-secret: abcd\n", 2,
+		     "bad cookie-secret (expected 32 hex digits)");
+	expect_error("server:\n  cookie-secret: "
+		     "zz0102030405060708090a0b0c0d0e0f\n", 2,
+		     "bad cookie-secret");
+	expect_error("server:\n  cookie-require: maybe\n", 2,
+		     "bad cookie-require 'maybe'");
+	expect_error("server:\n  rrl-rate: -5\n", 2, "bad rrl-rate");
+	expect_error("server:\n  rrl-slip: 101\n", 2, "bad rrl-slip");
+	expect_error("server:\n  rrl-ipv4-prefix: 33\n", 2,
+		     "bad rrl-ipv4-prefix");
+	expect_error("server:\n  rrl-ipv6-prefix: 8\n", 2,
+		     "bad rrl-ipv6-prefix");
+	expect_error("server:\n\n  rrl-exempt: 10.0.0.0/40\n", 3,
+		     "bad rrl-exempt '10.0.0.0/40'");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("conf");
@@ -661,6 +718,7 @@ int main(void)
 	tcase_add_test(tc, chroot_paths);
 	tcase_add_test(tc, reload_keeps_identity);
 	tcase_add_test(tc, garbage_never_crashes);
+	tcase_add_test(tc, cookies_and_rrl);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
