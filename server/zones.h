@@ -55,7 +55,9 @@ int zones_load(struct zones *zs, const struct conf *conf,
 	       const struct zones *previous);
 
 /* Starts replication: NOTIFY for primaries, stored copies and refresh
- * timers for secondaries. Call once the event loop and workers run. */
+ * timers for secondaries. tandemd calls it before the workers start, so
+ * that a secondary's stored copy is served from the first query (its
+ * timers and NOTIFYs run once the event loop does). */
 void zones_start(struct zones *zs);
 
 /* Reloads the primary zone named `name` (NULL: every one) from its file:
