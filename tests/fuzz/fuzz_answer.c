@@ -13,10 +13,15 @@
  *   bit 3     keep room for a TSIG (answer_query_reserve)
  *   bit 4     example. signed with NSEC instead of NSEC3
  *   bit 5     identity and version hidden (CH queries REFUSED), no NSID
+ *   bit 6     DNS Cookies on (two secrets; the client is 192.0.2.1)
+ *   bit 7     and required over UDP (BADCOOKIE without a valid one)
+ * Response rate limiting stays off: it is the worker's business.
  * Invariants, besides the sanitizers: the response fits the buffer and,
  * over UDP, max(512, our EDNS size) (512 without OPT); it is a response
  * with the query's ID; and it reads back whole with msg_reader.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <urcu-qsbr.h>
@@ -44,6 +49,8 @@ static struct answer_scratch *scratch;
 static uint8_t *out;
 static uint8_t rdata[MSG_RDATA_MAX];
 static const uint8_t nsid[] = "fuzz-ns1";
+static struct cookie_secrets *cookies; /* two secrets */
+static struct sockaddr_in client;      /* 192.0.2.1 port 5353 */
 
 static void add(struct zonedb *db, const char *origin,
 		struct zone_version *v)
@@ -88,6 +95,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	zone_version_release(nsec3);
 	zone_version_release(nsec);
 
+	cookies = malloc(sizeof(*cookies) + 2 * COOKIE_SECRET_LEN);
+	FUZZ_SETUP(cookies != NULL);
+	cookies->n = 2;
+	for (int i = 0; i < COOKIE_SECRET_LEN; i++) {
+		cookies->secret[0][i] = (uint8_t)(i + 1);
+		cookies->secret[1][i] = (uint8_t)(0xF0 - i);
+	}
+	client.sin_family = AF_INET;
+	client.sin_port = htons(5353);
+	FUZZ_SETUP(inet_pton(AF_INET, "192.0.2.1", &client.sin_addr) == 1);
 	/* Workers read zone versions in a QSBR read-side section. */
 	rcu_register_thread();
 	scratch = malloc(sizeof(*scratch));
@@ -149,14 +166,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .nsid = id & 32 ? NULL : nsid,
 	    .nsid_len = id & 32 ? 0 : sizeof(nsid) - 1,
 	};
+	if (id & 64) {
+		conf.cookies = cookies;
+		conf.cookie_require = (id & 128) != 0;
+	}
 	/* Exact-size copies: ASan sees a read or write one octet past. */
 	uint8_t *query = fuzz_dup(data, size);
 	out = malloc(cap);
 	FUZZ_SETUP(out != NULL);
 
 	rcu_thread_online();
-	size_t len = answer_query_reserve(&conf, scratch, transport, query,
-					  size, out, cap, reserve);
+	size_t len = answer_query_reserve(&conf, scratch, transport,
+					  (const struct sockaddr *)&client,
+					  query, size, out, cap, reserve);
 	rcu_thread_offline();
 
 	FUZZ_CHECK(len <= cap, "response of %zu octets in a %zu buffer", len,

@@ -31,6 +31,7 @@ import dns.message
 import dns.name
 import dns.opcode
 import dns.rdataclass
+import dns.rdataset
 import dns.rdatatype
 import dns.rrset
 import dns.rcode
@@ -47,6 +48,18 @@ TIME = 1700000000  # the fuzz targets' clock
 SECRET = base64.b64encode(bytes(range(1, 33))).decode()
 XFR_ID = 0x4242
 REQUEST_MAC = b"\xa5" * 32  # fuzz_xfrin.c: the request the stream answers
+# dnspython shuffles the RRs of an RRset when it renders a message; the
+# seeds must not change from one run to the next.
+_rdataset_to_wire = dns.rdataset.Rdataset.to_wire
+
+
+def _to_wire_unshuffled(self, *args, **kw):
+    kw["want_shuffle"] = False
+    return _rdataset_to_wire(self, *args, **kw)
+
+
+dns.rdataset.Rdataset.to_wire = _to_wire_unshuffled
+
 ALGS = {
     "hmac-md5": dns.tsig.HMAC_MD5, "hmac-sha1": dns.tsig.HMAC_SHA1,
     "hmac-sha224": dns.tsig.HMAC_SHA224, "hmac-sha256": dns.tsig.HMAC_SHA256,
@@ -90,6 +103,7 @@ def rrsets(zone):
     for name, node in sorted(zone.nodes.items()):
         for rds in node.rdatasets:
             rrs = dns.rrset.RRset(name, rds.rdclass, rds.rdtype, rds.covers)
+            rrs.ttl = rds.ttl
             rrs.update(rds)
             yield rrs
 
@@ -181,6 +195,17 @@ def answer_corpus():
                 name, 3600, "IN", "SOA",
                 "ns1.example.com. hostmaster.example.com. 2024010100 1 2 3 4"))
         c.add(f"{name}-{rdtype}-{extra}-id{qid}", q.to_wire())
+    # DNS Cookies: ID bit 6 turns them on, bit 7 requires them over UDP
+    client = bytes(range(1, 9))
+    for qid, cookie, label in [
+            (0x40, client, "client-only"), (0xC0, client, "required"),
+            (0xC0, client + bytes(16), "bad-server-cookie"),
+            (0x41, client + bytes(range(16)), "tcp"),
+            (0x40, client[:5], "malformed"), (0xC0, None, "none")]:
+        opts = [] if cookie is None else [
+            dns.edns.GenericOption(dns.edns.COOKIE, cookie)]
+        q = query("www.example.com.", "A", qid=qid, edns=0, options=opts)
+        c.add(f"cookie-{label}-id{qid}", q.to_wire())
     # TSIG-signed query (the TSIG is skipped by the answer path)
     key = dns.tsig.Key("xfr.example.", SECRET, dns.tsig.HMAC_SHA256)
     q = query("example.com.", "SOA", qid=1)
