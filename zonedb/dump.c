@@ -143,6 +143,24 @@ static bool fast_rdata(FILE *out, uint16_t type, const uint8_t *rd,
 	}
 }
 
+/* Whether ldns prints every field so that it reads back the same: it
+ * leaves SVCB/HTTPS parameter values bare, and a '(' or ';' in one is
+ * then read as a parenthesis or a comment (found by the fuzzer). */
+static bool fields_print_safely(const ldns_rr *rr)
+{
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+		const ldns_rdf *rdf = ldns_rr_rdf(rr, i);
+		if (ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_SVCPARAMS)
+			continue;
+		char *s = ldns_rdf2str(rdf);
+		bool safe = s != NULL && strpbrk(s, "();\"\\") == NULL;
+		free(s);
+		if (!safe)
+			return false;
+	}
+	return true;
+}
+
 static int dump_rr(struct dump_ctx *ctx, const uint8_t *owner,
 		   uint16_t type, uint32_t ttl, const uint8_t *rdata,
 		   uint16_t len)
@@ -174,7 +192,15 @@ static int dump_rr(struct dump_ctx *ctx, const uint8_t *owner,
 		ldns_rr_free(rr);
 		return ERR_MALFORMED;
 	}
-	for (size_t i = 0; r == 0 && i < ldns_rr_rd_count(rr); i++)
+	if (!fields_print_safely(rr)) {
+		/* RFC 3597 §5 generic form: always reads back the same. */
+		r = fprintf(ctx->out, " \\# %u", (unsigned)len) < 0 ? ERR_IO : 0;
+		for (uint16_t i = 0; r == 0 && i < len; i++)
+			r = fprintf(ctx->out, "%s%02x", i % 32 ? "" : " ",
+				    rdata[i]) < 0 ? ERR_IO : 0;
+		len = 0;
+	}
+	for (size_t i = 0; r == 0 && len > 0 && i < ldns_rr_rd_count(rr); i++)
 		r = dump_field(ctx->out, ldns_rr_rdf(rr, i));
 	if (r == 0 && fputc('\n', ctx->out) == EOF)
 		r = ERR_IO;
