@@ -19,6 +19,7 @@
 #include "dns/dname.h"
 #include "dns/error.h"
 #include "dns/rrtype.h"
+#include "server/addr.h"
 
 /* RRsets whose targets get additional-section processing. */
 #define ANSWER_MAX_ADDITIONAL 8
@@ -862,22 +863,6 @@ static void read_cookie(struct answer *a)
 	}
 }
 
-/* The client's address octets, for server cookies (RFC 9018 §4.4). */
-static size_t client_address(const struct sockaddr *from, const uint8_t **addr)
-{
-	if (from->sa_family == AF_INET) {
-		*addr = (const uint8_t *)&((const struct sockaddr_in *)from)
-				->sin_addr;
-		return 4;
-	}
-	if (from->sa_family == AF_INET6) {
-		*addr = (const uint8_t *)&((const struct sockaddr_in6 *)from)
-				->sin6_addr;
-		return 16;
-	}
-	return 0;
-}
-
 /* Decides the COOKIE option of the response (RFC 7873 §5.2.3-5.2.5): the
  * client's server cookie when it is ours and fresh, else a new one.
  * Returns false when the query must get BADCOOKIE (cookie-require, UDP,
@@ -889,7 +874,7 @@ static bool settle_cookie(struct answer *a)
 	const uint8_t *addr;
 	size_t addr_len;
 	if (a->cookie == 0 || cs == NULL || cs->n == 0 || a->from == NULL ||
-	    (addr_len = client_address(a->from, &addr)) == 0)
+	    (addr_len = addr_octets(a->from, &addr)) == 0)
 		return true;
 	uint32_t now = (uint32_t)time(NULL);
 	enum cookie_verdict v = COOKIE_INVALID;

@@ -14,6 +14,7 @@
 #include "dns/dname.h"
 #include "dns/error.h"
 #include "dns/msg.h"
+#include "server/addr.h"
 
 struct bucket {
 	uint32_t tag;     /* the rest of the key's hash: tells keys apart */
@@ -44,22 +45,6 @@ void rrl_free(struct rrl *t)
 	free(t);
 }
 
-/* The client's address octets and their count. */
-static size_t address_of(const struct sockaddr *from, const uint8_t **addr)
-{
-	if (from->sa_family == AF_INET) {
-		*addr = (const uint8_t *)&((const struct sockaddr_in *)from)
-				->sin_addr;
-		return 4;
-	}
-	if (from->sa_family == AF_INET6) {
-		*addr = (const uint8_t *)&((const struct sockaddr_in6 *)from)
-				->sin6_addr;
-		return 16;
-	}
-	return 0;
-}
-
 static bool in_block(const uint8_t *addr, size_t len,
 		     const struct rrl_netblock *nb)
 {
@@ -79,7 +64,7 @@ static bool in_block(const uint8_t *addr, size_t len,
 bool rrl_exempt(const struct rrl_conf *c, const struct sockaddr *from)
 {
 	const uint8_t *addr = NULL;
-	size_t len = address_of(from, &addr);
+	size_t len = addr_octets(from, &addr);
 	if (len == 0)
 		return false;
 	for (size_t i = 0; i < c->nexempt; i++)
@@ -96,7 +81,7 @@ enum rrl_action rrl_account(struct rrl *t, const struct rrl_conf *c,
 	if (c->rate == 0 || kind == RRL_EXEMPT)
 		return RRL_SEND;
 	const uint8_t *addr = NULL;
-	size_t alen = address_of(from, &addr);
+	size_t alen = addr_octets(from, &addr);
 	if (alen == 0 || rrl_exempt(c, from))
 		return RRL_SEND;
 

@@ -206,21 +206,9 @@ int node_draft_remove(struct node_draft *d, uint16_t type,
 int node_thaw(const struct zone_node *n, struct node_draft *d)
 {
 	memset(d, 0, sizeof(*d));
-	d->owner = n->owner;
-	d->flags = n->flags;
-	for (uint16_t i = 0; i < n->nrrsets; i++) {
-		const struct zone_rrset *rs = &n->rrsets[i];
-		size_t pos = 0;
-		uint16_t len;
-		const uint8_t *rdata;
-		while ((rdata = zone_rrset_next(rs, &pos, &len)) != NULL) {
-			bool mismatch;
-			if (node_draft_add(d, rs->type, rs->ttl, rdata, len,
-					   &mismatch) != 0) {
-				node_draft_free(d);
-				return ERR_NOMEM;
-			}
-		}
+	if (node_thaw_into(n, d) != 0) {
+		node_draft_free(d);
+		return ERR_NOMEM;
 	}
 	return 0;
 }
