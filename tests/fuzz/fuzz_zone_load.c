@@ -24,7 +24,7 @@
 #include "zonedb/zone.h"
 
 static char dir[] = "/tmp/tandem-fuzz-zone-XXXXXX";
-static char zone_path[64], dump_path[64];
+static char zone_path[64], dump_path[64], inc_path[64];
 
 static const char inc_text[] = "; included by $INCLUDE inc\n"
 			       "inc-a 300 IN A 192.0.2.77\n"
@@ -38,14 +38,23 @@ static void write_file(const char *path, const void *data, size_t len)
 	close(fd);
 }
 
+/* At exit (the end of a run, not a crash): the private directory goes. */
+static void remove_dir(void)
+{
+	unlink(zone_path);
+	unlink(dump_path);
+	unlink(inc_path);
+	rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	FUZZ_SETUP(mkdtemp(dir) != NULL);
 	snprintf(zone_path, sizeof(zone_path), "%s/zone", dir);
 	snprintf(dump_path, sizeof(dump_path), "%s/dump", dir);
-	char inc[64];
-	snprintf(inc, sizeof(inc), "%s/inc", dir);
-	write_file(inc, inc_text, strlen(inc_text));
+	snprintf(inc_path, sizeof(inc_path), "%s/inc", dir);
+	write_file(inc_path, inc_text, strlen(inc_text));
+	atexit(remove_dir);
 	return 0;
 }
 
