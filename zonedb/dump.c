@@ -176,6 +176,8 @@ static int dump_rr(struct dump_ctx *ctx, const uint8_t *owner,
 		return r;
 	if (fast_rdata(ctx->out, type, rdata, len))
 		return fputc('\n', ctx->out) == EOF ? ERR_IO : 0;
+	if (len == 0) /* RFC 3597 §5: empty rdata is written "\# 0" */
+		return fputs(" \\# 0\n", ctx->out) == EOF ? ERR_IO : 0;
 
 	/* Any other type: ldns reads the rdata into fields and prints each
 	 * but the names and times, which dump_field prints itself. */

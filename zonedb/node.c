@@ -42,7 +42,7 @@ static size_t make_key(const uint8_t *name, uint8_t key[QP_MAXKEY], bool fold)
 }
 
 /* Octets in lowercase, for keys made once per query name. */
-#define LOWER1(c) ((c) >= 'A' && (c) <= 'Z' ? (c) + 32 : (c))
+#define LOWER1(c) ((c) + ((c) >= 'A' && (c) <= 'Z' ? 32 : 0))
 #define LOWER4(c) LOWER1(c), LOWER1(c + 1), LOWER1(c + 2), LOWER1(c + 3)
 #define LOWER16(c) LOWER4(c), LOWER4(c + 4), LOWER4(c + 8), LOWER4(c + 12)
 #define LOWER64(c) LOWER16(c), LOWER16(c + 16), LOWER16(c + 32), LOWER16(c + 48)
