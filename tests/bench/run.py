@@ -215,10 +215,10 @@ def proc_tree(pid):
     return out
 
 
-def cpu_seconds(pids):
-    """utime+stime of the processes (all their threads), in seconds."""
+def cpu_split(pids):
+    """(utime, stime) of the processes (all their threads), in seconds."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    user = kernel = 0
     for p in pids:
         try:
             with open("/proc/%d/stat" % p) as f:
@@ -226,8 +226,14 @@ def cpu_seconds(pids):
         except OSError:
             continue
         fields = st[st.rindex(")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / tick
+        user += int(fields[11])
+        kernel += int(fields[12])
+    return user / tick, kernel / tick
+
+
+def cpu_seconds(pids):
+    """utime+stime of the processes (all their threads), in seconds."""
+    return sum(cpu_split(pids))
 
 
 def memory(pids):
@@ -621,10 +627,11 @@ def dnsperf_throughput(srv, args, qfile):
                             str(args.duration), "-c", str(args.clients),
                             "-q", str(args.outstanding), "-t", "2"])
     pids = srv.refresh_pids()
-    cpu0, t0 = cpu_seconds(pids), time.monotonic()
+    (u0, k0), t0 = cpu_split(pids), time.monotonic()
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        timeout=args.duration + 60)
-    cpu1, t1 = cpu_seconds(pids), time.monotonic()
+    (u1, k1), t1 = cpu_split(pids), time.monotonic()
+    cpu0, cpu1 = u0 + k0, u1 + k1
     out = p.stdout.decode("utf-8", "replace")
     r = parse_dnsperf(out)
     if r["completed"] is None:
@@ -633,6 +640,12 @@ def dnsperf_throughput(srv, args, qfile):
     r["wall_s"] = t1 - t0
     r["answered_per_cpu_s"] = (r["completed"] / r["server_cpu_s"]
                                if r["server_cpu_s"] > 0 else None)
+    # Where that CPU went: the server's own code (user) and the kernel
+    # (syscalls, and on loopback the delivery of each response into the
+    # client's socket, done in the sender's context).
+    if r["completed"]:
+        r["user_us_per_query"] = 1e6 * (u1 - u0) / r["completed"]
+        r["kernel_us_per_query"] = 1e6 * (k1 - k0) / r["completed"]
     r["loss_pct"] = 100.0 * r["lost"] / r["sent"] if r["sent"] else None
     return r
 
@@ -909,6 +922,8 @@ def fmt(v, kind):
         return "%.3f s" % v
     if kind == "us":
         return "%.0f µs" % v
+    if kind == "us2":
+        return "%.2f µs" % v
     if kind == "mb":
         return "%.1f MB" % (v / 1e6)
     if kind == "ms":
@@ -919,6 +934,8 @@ def fmt(v, kind):
 ROWS = [
     # key, label, kind
     ("answered_per_cpu_s", "answered queries / server CPU-second (higher is better)", "int"),
+    ("user_us_per_query", "server user-space CPU per answered query", "us2"),
+    ("kernel_us_per_query", "server kernel CPU per answered query", "us2"),
     ("qps", "raw qps, dnsperf", "int"),
     ("loss_pct", "loss (dnsperf)", "pct"),
     ("cpu_pct", "server CPU during the run", "pct"),
@@ -939,7 +956,8 @@ def summarize(size_res, servers):
     for name in servers:
         reps = [r for r in size_res["runs"].get(name, []) if "error" not in r]
         s = {}
-        for key in ("answered_per_cpu_s", "qps", "loss_pct", "cpu_pct",
+        for key in ("answered_per_cpu_s", "user_us_per_query",
+                    "kernel_us_per_query", "qps", "loss_pct", "cpu_pct",
                     "p50_us", "p99_us", "rss", "pss", "start_to_soa_s"):
             s[key] = median([r.get(key) for r in reps])
         ax = [r["axfr"] for r in reps if "axfr" in r]
@@ -1165,6 +1183,8 @@ def one_run(cls, wd, zonefile, qfile, args, do_axfr=True):
         r["qps"] = tp["qps"]
         r["loss_pct"] = tp["loss_pct"]
         r["answered_per_cpu_s"] = tp["answered_per_cpu_s"]
+        r["user_us_per_query"] = tp.get("user_us_per_query")
+        r["kernel_us_per_query"] = tp.get("kernel_us_per_query")
         r["cpu_pct"] = 100.0 * tp["server_cpu_s"] / tp["wall_s"]
         srv.pin()
         lt = dnsperf_latency(srv, args, qfile)
