@@ -428,7 +428,7 @@ size_t request_handle(const struct request_env *env,
 
 int request_xfr_next(struct request_xfr *x, uint8_t *out, size_t *len)
 {
-	return xfrout_next(&x->out, out, MSG_MAXLEN, len,
+	return xfrout_next(&x->out, out, XFROUT_MESSAGE_SIZE, len,
 			   x->signed_ ? &x->tsig : NULL, (uint64_t)time(NULL));
 }
 

@@ -109,12 +109,16 @@ static bool axfr_peek(struct xfrout *x, const struct zone_rrset **set,
 	return false;
 }
 
-static int axfr_body(struct xfrout *x, struct msg_writer *w)
+/* The bodies write RRs until the message is full (ERR_SPACE), at most
+ * `max` of them (ERR_SPACE too when that stops them), or the end. */
+static int axfr_body(struct xfrout *x, struct msg_writer *w, size_t max)
 {
 	const struct zone_rrset *set;
 	const uint8_t *rdata;
 	uint16_t len;
-	while (axfr_peek(x, &set, &rdata, &len)) {
+	for (size_t n = 0; axfr_peek(x, &set, &rdata, &len); n++) {
+		if (n == max)
+			return ERR_SPACE;
 		int r = msg_write_rr(w, MSG_ANSWER, x->node->owner,
 				     set->type, RRCLASS_IN, set->ttl, rdata, len);
 		if (r != 0)
@@ -126,13 +130,15 @@ static int axfr_body(struct xfrout *x, struct msg_writer *w)
 	return 0;
 }
 
-static int ixfr_body(struct xfrout *x, struct msg_writer *w)
+static int ixfr_body(struct xfrout *x, struct msg_writer *w, size_t max)
 {
-	while (x->diff < x->ndiffs) {
+	for (size_t n = 0; x->diff < x->ndiffs;) {
 		const struct zone_diff *d = &x->diffs[x->diff];
 		const struct zone_change_rr *list = x->in_added ? d->added : d->removed;
-		size_t n = x->in_added ? d->nadded : d->nremoved;
-		if (x->rr < n) {
+		size_t nrr = x->in_added ? d->nadded : d->nremoved;
+		if (x->rr < nrr) {
+			if (n == max)
+				return ERR_SPACE;
 			const struct zone_change_rr *rr = &list[x->rr];
 			int r = msg_write_rr(w, MSG_ANSWER, rr->owner,
 					     rr->type, RRCLASS_IN, rr->ttl,
@@ -141,6 +147,7 @@ static int ixfr_body(struct xfrout *x, struct msg_writer *w)
 				return r;
 			x->rr++;
 			x->rrs++;
+			n++;
 			continue;
 		}
 		x->rr = 0;
@@ -166,7 +173,10 @@ int xfrout_next(struct xfrout *x, uint8_t *buf, size_t limit, size_t *len,
 		limit = MSG_MAXLEN;
 	if (limit <= MSG_HDRLEN + reserve)
 		return ERR_SPACE;
-	int r = msg_writer_init(&w, buf, limit, limit - reserve);
+	/* Filled to XFROUT_MESSAGE_SIZE; up to `limit` only for an RR that
+	 * would not fit a message of that size even alone. */
+	size_t fill = limit < XFROUT_MESSAGE_SIZE ? limit : XFROUT_MESSAGE_SIZE;
+	int r = msg_writer_init(&w, buf, limit, fill - reserve);
 	if (r != 0)
 		return r;
 	msg_write_header(&w, x->id, x->flags);
@@ -186,7 +196,16 @@ int xfrout_next(struct xfrout *x, uint8_t *buf, size_t limit, size_t *len,
 		x->phase = alone ? XFROUT_DONE : XFROUT_BODY;
 	}
 	if (x->phase == XFROUT_BODY) {
-		r = x->iter ? axfr_body(x, &w) : ixfr_body(x, &w);
+		r = x->iter ? axfr_body(x, &w, SIZE_MAX)
+			    : ixfr_body(x, &w, SIZE_MAX);
+		if (r == ERR_SPACE && x->rrs == before && fill < limit) {
+			/* A record larger than the usual message: alone in
+			 * one as large as it needs. Nothing was written. */
+			r = msg_writer_set_limit(&w, limit - reserve);
+			if (r == 0)
+				r = x->iter ? axfr_body(x, &w, 1)
+					    : ixfr_body(x, &w, 1);
+		}
 		if (r == ERR_SPACE && x->rrs > before)
 			r = 0; /* message full: more follow */
 		else if (r != 0)

@@ -19,6 +19,14 @@
 #include "zonedb/load.h"
 #include "zonedb/zone.h"
 
+/* Size of each transfer message over TCP. A compression pointer reaches
+ * only the first 16 KB of a message (RFC 1035 §4.1.4: 14-bit offsets), so
+ * names written past that are no targets for later ones; 16 KB messages
+ * keep every name a target (NSD and Knot send about this much), which
+ * makes the whole transfer smaller than 64 KB messages would, and lets the
+ * client parse one while the next is on the way. */
+#define XFROUT_MESSAGE_SIZE 16384
+
 enum xfrout_phase {
 	XFROUT_FIRST_SOA,
 	XFROUT_BODY,

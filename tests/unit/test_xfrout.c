@@ -141,6 +141,79 @@ START_TEST(axfr_many_messages_signed)
 }
 END_TEST
 
+static void add_rr(struct zone_builder *b, const char *owner, uint16_t type,
+		   const uint8_t *rdata, uint16_t rdlen)
+{
+	static const uint8_t root[1] = { 0 };
+	uint8_t name[DNAME_MAXLEN];
+	ck_assert_int_ge(dname_from_str(name, owner, strlen(owner), root), 0);
+	ck_assert_int_eq(zone_builder_add(b, name, type, 3600, rdata, rdlen,
+					  NULL, 0, NULL, NULL), 0);
+}
+
+/* Messages are filled to XFROUT_MESSAGE_SIZE even when the buffer allows
+ * 64 KB, so that every name stays a compression target (pointers reach
+ * 16 KB); a record larger than that still goes, alone in a larger one. */
+START_TEST(axfr_message_size)
+{
+	static const uint8_t root[1] = { 0 };
+	uint8_t apex[DNAME_MAXLEN];
+	dname_from_str(apex, "big.test.", 9, root);
+	struct zone_builder *b = zone_builder_new(apex);
+	static const uint8_t soa[] = {
+		2, 'n', 's', 0, 2, 'h', 'm', 0, 0, 0, 0, 1, 0, 0, 14, 16,
+		0, 0, 3, 132, 0, 9, 58, 128, 0, 0, 1, 44 };
+	add_rr(b, "big.test.", RRTYPE_SOA, soa, sizeof(soa));
+	static const uint8_t ns[] = { 2, 'n', 's', 3, 'b', 'i', 'g', 4,
+				      't', 'e', 's', 't', 0 };
+	add_rr(b, "big.test.", RRTYPE_NS, ns, sizeof(ns));
+	char owner[64];
+	for (int i = 0; i < 3000; i++) {
+		uint8_t a[4] = { 192, 0, 2, (uint8_t)i };
+		snprintf(owner, sizeof(owner), "host%d.big.test.", i);
+		add_rr(b, owner, RRTYPE_A, a, sizeof(a));
+	}
+	/* 120 strings of 255 octets: 30,720 octets of rdata. */
+	static uint8_t txt[120 * 256];
+	memset(txt, 'x', sizeof(txt));
+	for (size_t i = 0; i < sizeof(txt); i += 256)
+		txt[i] = 255;
+	add_rr(b, "host1500.big.test.", RRTYPE_TXT, txt, sizeof(txt));
+	struct zone_version *v = NULL;
+	ck_assert_int_eq(zone_builder_finish(b, NULL, NULL, &v), 0);
+
+	struct xfrout x;
+	ck_assert_int_eq(xfrout_axfr_init(&x, v, 9, 0, v->apex_name, RRTYPE_AXFR), 0);
+	struct received r = { .b = zone_builder_new(v->apex_name) };
+	static uint8_t buf[65535];
+	size_t large = 0;
+	int more;
+	do {
+		size_t len = 0;
+		more = xfrout_next(&x, buf, sizeof(buf), &len, NULL, 0);
+		ck_assert_int_ge(more, 0);
+		if (len > XFROUT_MESSAGE_SIZE) {
+			large++;
+			ck_assert_uint_gt(len, sizeof(txt));
+		}
+		read_message(&r, buf, len, 9, false);
+	} while (more == 1);
+	ck_assert_uint_eq(large, 1);
+	/* 3,000 A RRs of ~20 octets each: more than four 16 KB messages. */
+	ck_assert_uint_ge(r.messages, 5);
+	ck_assert_uint_eq(r.rrs, v->rr_count + 1);
+	struct zone_version *got = NULL;
+	ck_assert_int_eq(zone_builder_finish(r.b, NULL, NULL, &got), 0);
+	struct zone_diff d;
+	ck_assert_int_eq(zone_diff_compute(v, got, &d), 0);
+	ck_assert_uint_eq(d.nadded + d.nremoved, 0);
+	zone_diff_free(&d);
+	zone_version_release(got);
+	xfrout_free(&x);
+	zone_version_release(v);
+}
+END_TEST
+
 /* A reload that publishes a newer version does not disturb a transfer in
  * progress: it holds its own reference. */
 START_TEST(axfr_holds_version)
@@ -240,6 +313,7 @@ int main(void)
 	tcase_add_test(tc, axfr_one_message);
 	tcase_add_test(tc, axfr_many_messages_signed);
 	tcase_add_test(tc, axfr_holds_version);
+	tcase_add_test(tc, axfr_message_size);
 	tcase_add_test(tc, ixfr_sequence);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
