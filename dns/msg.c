@@ -828,6 +828,36 @@ int msg_write_question(struct msg_writer *w, const uint8_t *name, uint16_t type,
 {
 	if (w->section != MSG_QUESTION)
 		return ERR_BADSTATE;
+	if (w->pos == MSG_HDRLEN && w->ncompress == 0 && !w->indexed &&
+	    w->count[MSG_QUESTION] == 0) {
+		/* The first name of the message (every answer's question):
+		 * nothing to compress against, so it is copied as it is and
+		 * becomes the first target and the owner hint, its label
+		 * offsets taken on the way. */
+		size_t len = 0;
+		int n = 0;
+		while (name[len] != 0) {
+			w->hint_off[n++] = (uint16_t)(MSG_HDRLEN + len);
+			len += name[len] + 1u;
+		}
+		len++;
+		if (MSG_HDRLEN + len + 4 > w->limit)
+			return ERR_SPACE;
+		uint8_t *out = w->buf + MSG_HDRLEN;
+		memcpy(out, name, len);
+		put16(out + len, type);
+		put16(out + len + 2, rrclass);
+		w->hint_len = 0;
+		if (n > 0) {
+			w->compress[w->ncompress++] = MSG_HDRLEN;
+			w->hint_len = (uint16_t)len;
+			w->hint_n = (uint8_t)n;
+			memcpy(w->hint_name, name, len);
+		}
+		w->pos = MSG_HDRLEN + len + 4;
+		set_count(w, MSG_QUESTION, 1);
+		return 0;
+	}
 	struct item it = {
 	    .is_question = true,
 	    .owner = name,
