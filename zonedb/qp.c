@@ -43,24 +43,26 @@ static inline uint32_t twig_bit(const uint8_t *key, size_t len, size_t off)
 	return 1u << (1 + nib);
 }
 
-/* Bits set in x. __builtin_popcount is a libgcc call on the x86-64
- * baseline Debian builds for (no POPCNT instruction); this is inline. */
-static inline unsigned popcount32(uint32_t x)
+/* Every function that counts twigs is built twice, with the POPCNT
+ * instruction (x86-64 CPUs since 2008-2011) and without, and the loader
+ * picks one at start (GCC and Clang function multiversioning): there a
+ * popcount is one instruction, in the baseline build (Debian's x86-64
+ * has no POPCNT) a libgcc call. Helpers are inlined into both. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define QP_POPCNT __attribute__((target_clones("popcnt", "default")))
+#else
+#define QP_POPCNT
+#endif
+#define QP_INLINE static inline __attribute__((always_inline))
+
+QP_INLINE unsigned twig_index(uint32_t bitmap, uint32_t bit)
 {
-	x = x - ((x >> 1) & 0x55555555u);
-	x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
-	x = (x + (x >> 4)) & 0x0F0F0F0Fu;
-	return (x * 0x01010101u) >> 24;
+	return (unsigned)__builtin_popcount(bitmap & (bit - 1));
 }
 
-static inline unsigned twig_index(uint32_t bitmap, uint32_t bit)
+QP_INLINE unsigned twig_count(const struct qp_node *n)
 {
-	return popcount32(bitmap & (bit - 1));
-}
-
-static inline unsigned twig_count(const struct qp_node *n)
-{
-	return popcount32(n->bitmap);
+	return (unsigned)__builtin_popcount(n->bitmap);
 }
 
 static struct qp_twigs *twigs_alloc(unsigned size)
@@ -145,7 +147,7 @@ static bool key_equal(const uint8_t *a, size_t alen, const uint8_t *b,
 	return alen == blen && memcmp(a, b, alen) == 0;
 }
 
-void *qp_get(const struct qp_trie *t, const uint8_t *key, size_t len)
+QP_POPCNT void *qp_get(const struct qp_trie *t, const uint8_t *key, size_t len)
 {
 	const struct qp_node *n = &t->root;
 	if (is_empty(n))
@@ -164,8 +166,8 @@ void *qp_get(const struct qp_trie *t, const uint8_t *key, size_t len)
 
 /* Any leaf below n whose key shares the prefix tested on the way: follows
  * the key where it can, else the first twig. */
-static const struct qp_node *closest_leaf(const struct qp_node *n,
-					  const uint8_t *key, size_t len)
+QP_INLINE const struct qp_node *closest_leaf(const struct qp_node *n,
+					    const uint8_t *key, size_t len)
 {
 	while (is_branch(n)) {
 		uint32_t bit = twig_bit(key, len, n->offset);
@@ -200,14 +202,14 @@ static size_t first_difference(const uint8_t *a, size_t alen, const uint8_t *b,
 	return off;
 }
 
-static const struct qp_node *max_leaf(const struct qp_node *n)
+QP_INLINE const struct qp_node *max_leaf(const struct qp_node *n)
 {
 	while (is_branch(n))
 		n = &n->u.twigs->nodes[twig_count(n) - 1];
 	return n;
 }
 
-void *qp_find_le(const struct qp_trie *t, const uint8_t *key, size_t len)
+QP_POPCNT void *qp_find_le(const struct qp_trie *t, const uint8_t *key, size_t len)
 {
 	if (is_empty(&t->root))
 		return NULL;
@@ -255,7 +257,7 @@ void *qp_find_le(const struct qp_trie *t, const uint8_t *key, size_t len)
 	return NULL;
 }
 
-void *qp_find_lt(const struct qp_trie *t, const uint8_t *key, size_t len)
+QP_POPCNT void *qp_find_lt(const struct qp_trie *t, const uint8_t *key, size_t len)
 {
 	if (qp_get(t, key, len) == NULL)
 		return qp_find_le(t, key, len);
@@ -281,14 +283,14 @@ void *qp_find_lt(const struct qp_trie *t, const uint8_t *key, size_t len)
 	return NULL;
 }
 
-void *qp_last(const struct qp_trie *t)
+QP_POPCNT void *qp_last(const struct qp_trie *t)
 {
 	if (is_empty(&t->root))
 		return NULL;
 	return max_leaf(&t->root)->u.leaf;
 }
 
-int qp_set(struct qp_trie *t, void *leaf)
+QP_POPCNT int qp_set(struct qp_trie *t, void *leaf)
 {
 	uint8_t kbuf[QP_MAXKEY];
 	size_t len;
@@ -358,7 +360,7 @@ int qp_set(struct qp_trie *t, void *leaf)
 	return 0;
 }
 
-int qp_del(struct qp_trie *t, const uint8_t *key, size_t len)
+QP_POPCNT int qp_del(struct qp_trie *t, const uint8_t *key, size_t len)
 {
 	if (qp_get(t, key, len) == NULL)
 		return ERR_NOTFOUND;
@@ -397,7 +399,7 @@ int qp_del(struct qp_trie *t, const uint8_t *key, size_t len)
 	return 0;
 }
 
-static int walk(const struct qp_node *n, qp_fn fn, void *arg)
+QP_POPCNT static int walk(const struct qp_node *n, qp_fn fn, void *arg)
 {
 	if (!is_branch(n))
 		return n->u.leaf ? fn(n->u.leaf, arg) : 0;
@@ -410,7 +412,7 @@ static int walk(const struct qp_node *n, qp_fn fn, void *arg)
 	return 0;
 }
 
-int qp_walk_prefix(const struct qp_trie *t, const uint8_t *prefix,
+QP_POPCNT int qp_walk_prefix(const struct qp_trie *t, const uint8_t *prefix,
 		   size_t len, qp_fn fn, void *arg)
 {
 	const struct qp_node *n = &t->root;
@@ -462,7 +464,7 @@ void qp_iter_init(struct qp_iter *it, const struct qp_trie *t)
 	}
 }
 
-void *qp_iter_next(struct qp_iter *it)
+QP_POPCNT void *qp_iter_next(struct qp_iter *it)
 {
 	/* The stack holds the path to the last leaf returned; index[d] is
 	 * the twig taken at branch stack[d]. Advance to the next twig,
