@@ -50,6 +50,62 @@ static const uint8_t lower_table[256] = {
 	LOWER64(0), LOWER64(64), LOWER64(128), LOWER64(192),
 };
 
+/* Eight (or four) octets at once: each of 'A'-'Z' lowered, and whether
+ * any is 0x00 or 0x01 (the octets keys escape). Exact as a yes/no. */
+#define SWAR_ONES 0x0101010101010101ULL
+static inline uint64_t lower_word(uint64_t x)
+{
+	uint64_t heptets = x & (0x7F * SWAR_ONES);
+	uint64_t from_a = heptets + (0x80 - 'A') * SWAR_ONES; /* >= 'A' */
+	uint64_t past_z = heptets + (0x7F - 'Z') * SWAR_ONES; /* > 'Z' */
+	uint64_t upper = (from_a ^ past_z) & ~x & (0x80 * SWAR_ONES);
+	return x | (upper >> 2);
+}
+
+static inline bool has_below_two(uint64_t x)
+{
+	return ((x - 2 * SWAR_ONES) & ~x & (0x80 * SWAR_ONES)) != 0;
+}
+
+/* Copies a label's octets lowercased into out; false when one needs an
+ * escape (then out is garbage). Labels of 4 octets or more go a word at
+ * a time, the last word overlapping the one before. */
+static inline bool copy_lower(uint8_t *out, const uint8_t *in, size_t len)
+{
+	if (len >= 8) {
+		uint64_t x, bad = 0;
+		for (size_t i = 0;; i += 8) {
+			if (i + 8 > len)
+				i = len - 8;
+			memcpy(&x, in + i, 8);
+			x = lower_word(x);
+			bad |= has_below_two(x);
+			memcpy(out + i, &x, 8);
+			if (i + 8 == len)
+				return !bad;
+		}
+	}
+	if (len >= 4) {
+		uint32_t a, b;
+		memcpy(&a, in, 4);
+		memcpy(&b, in + len - 4, 4);
+		uint64_t x = (uint64_t)a | (uint64_t)b << 32;
+		x = lower_word(x);
+		a = (uint32_t)x;
+		b = (uint32_t)(x >> 32);
+		memcpy(out, &a, 4);
+		memcpy(out + len - 4, &b, 4);
+		return !has_below_two(x);
+	}
+	bool ok = true;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = lower_table[in[i]];
+		out[i] = c;
+		ok &= c >= 2;
+	}
+	return ok;
+}
+
 size_t node_key_ends(const uint8_t *name, uint8_t key[QP_MAXKEY],
 		     uint16_t ends[DNAME_MAXLABELS + 1], int *nlabels)
 {
@@ -65,13 +121,7 @@ size_t node_key_ends(const uint8_t *name, uint8_t key[QP_MAXKEY],
 		uint8_t len = label[0];
 		/* Octets 0 and 1 need escapes; they are rare, so copy the
 		 * label straight and redo it only when one turns up. */
-		bool escape = false;
-		for (uint8_t i = 0; i < len; i++) {
-			uint8_t c = lower_table[label[i + 1]];
-			key[pos + i] = c;
-			escape |= c < 2;
-		}
-		if (!escape) {
+		if (copy_lower(key + pos, label + 1, len)) {
 			pos += len;
 		} else {
 			for (uint8_t i = 1; i <= len; i++) {

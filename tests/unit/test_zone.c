@@ -961,6 +961,48 @@ START_TEST(key_ends)
 }
 END_TEST
 
+/* The same on generated names: every label length 1-63 (the word-at-a-
+ * time copy takes 4-7 and 8+ octets differently from 1-3), octets around
+ * 'A', 'Z', 'a', 'z', 0x00-0x02, and high octets whose low seven bits are
+ * letters (0xC1 is no letter). */
+START_TEST(key_ends_generated)
+{
+	static const uint8_t octets[] = {
+		'A', 'B', 'M', 'Z', 'a', 'm', 'z', '@', '[', '`', '{', '0',
+		'9', '-', 0, 1, 2, 0x41 | 0x80, 0x5A | 0x80, 0x61 | 0x80, 0xFF,
+	};
+	uint32_t seed = 12345;
+	for (int round = 0; round < 2000; round++) {
+		uint8_t n[DNAME_MAXLEN];
+		size_t pos = 0;
+		int nlabels = 1 + round % 5;
+		for (int l = 0; l < nlabels; l++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t len = 1 + (seed >> 16) % 63;
+			if (pos + 1 + len + 1 > DNAME_MAXLEN)
+				break;
+			n[pos++] = (uint8_t)len;
+			for (size_t i = 0; i < len; i++) {
+				seed = seed * 1103515245u + 12345u;
+				/* Mostly letters, sometimes anything. */
+				unsigned r = (seed >> 16) % 100;
+				unsigned any = (seed >> 8) % sizeof(octets);
+				n[pos++] = r < 90 ? octets[r % 11] : octets[any];
+			}
+		}
+		n[pos] = 0;
+		uint8_t want[QP_MAXKEY], got[QP_MAXKEY];
+		uint16_t ends[DNAME_MAXLABELS + 1];
+		int labels;
+		size_t wlen = node_key_fold(n, want);
+		size_t glen = node_key_ends(n, got, ends, &labels);
+		ck_assert_uint_eq(glen, wlen);
+		ck_assert_int_eq(memcmp(got, want, wlen), 0);
+		ck_assert_uint_eq(ends[labels], wlen);
+	}
+}
+END_TEST
+
 /* ---- DNSSEC: NSEC and NSEC3 chains ---- */
 
 static size_t count_nsec3_flags(const struct zone_version *v)
@@ -1173,6 +1215,7 @@ int main(void)
 	tcase_add_test(tc, apply_shares_nodes);
 	tcase_add_test(tc, zonedb_longest_match);
 	tcase_add_test(tc, key_ends);
+	tcase_add_test(tc, key_ends_generated);
 	tcase_add_test(tc, reader_matches_ldns);
 	tcase_add_test(tc, reader_same_version);
 	tcase_add_test(tc, reader_errors_match_ldns);
