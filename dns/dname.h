@@ -79,4 +79,17 @@ int dname_wildcard_of(uint8_t out[DNAME_MAXLEN], const uint8_t *name);
 int dname_replace_suffix(uint8_t out[DNAME_MAXLEN], const uint8_t *name,
 			 const uint8_t *old_suffix, const uint8_t *new_suffix);
 
+/* Eight octets at once (a word loaded with memcpy): each of 'A'-'Z'
+ * lowered, every other octet (0x80 and up included) kept. The hot paths
+ * that fold labels (trie keys, compression) go a word at a time. */
+#define DNAME_WORD_ONES 0x0101010101010101ULL
+static inline uint64_t dname_lower_word(uint64_t x)
+{
+	uint64_t heptets = x & (0x7F * DNAME_WORD_ONES);
+	uint64_t from_a = heptets + (0x80 - 'A') * DNAME_WORD_ONES; /* >= 'A' */
+	uint64_t past_z = heptets + (0x7F - 'Z') * DNAME_WORD_ONES; /* > 'Z' */
+	uint64_t upper = (from_a ^ past_z) & ~x & (0x80 * DNAME_WORD_ONES);
+	return x | (upper >> 2);
+}
+
 #endif

@@ -383,13 +383,40 @@ static void labels_of_pending(const struct pending_name *p,
 	memcpy(nl->off, p->off, (size_t)p->n * sizeof(p->off[0]));
 }
 
+/* Labels of 4 octets or more are compared a word at a time (the last
+ * word overlapping the one before), folding case only where the words
+ * differ: names in a response mostly have the same case. */
 static bool label_equal(const uint8_t *a, const uint8_t *b)
 {
-	if (a[0] != b[0])
+	size_t len = a[0];
+	if (len != b[0])
 		return false;
-	/* Octet by octet, folding case only where they differ: names in a
-	 * response mostly have the same case. */
-	for (uint8_t i = 1; i <= a[0]; i++)
+	a++;
+	b++;
+	if (len >= 8) {
+		for (size_t i = 0;; i += 8) {
+			uint64_t x, y;
+			if (i + 8 > len)
+				i = len - 8;
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y && dname_lower_word(x) != dname_lower_word(y))
+				return false;
+			if (i + 8 == len)
+				return true;
+		}
+	}
+	if (len >= 4) {
+		uint32_t a0, a1, b0, b1;
+		memcpy(&a0, a, 4);
+		memcpy(&a1, a + len - 4, 4);
+		memcpy(&b0, b, 4);
+		memcpy(&b1, b + len - 4, 4);
+		uint64_t x = (uint64_t)a0 | (uint64_t)a1 << 32;
+		uint64_t y = (uint64_t)b0 | (uint64_t)b1 << 32;
+		return x == y || dname_lower_word(x) == dname_lower_word(y);
+	}
+	for (size_t i = 0; i < len; i++)
 		if (a[i] != b[i] && lower_octet(a[i]) != lower_octet(b[i]))
 			return false;
 	return true;

@@ -50,21 +50,11 @@ static const uint8_t lower_table[256] = {
 	LOWER64(0), LOWER64(64), LOWER64(128), LOWER64(192),
 };
 
-/* Eight (or four) octets at once: each of 'A'-'Z' lowered, and whether
- * any is 0x00 or 0x01 (the octets keys escape). Exact as a yes/no. */
-#define SWAR_ONES 0x0101010101010101ULL
-static inline uint64_t lower_word(uint64_t x)
-{
-	uint64_t heptets = x & (0x7F * SWAR_ONES);
-	uint64_t from_a = heptets + (0x80 - 'A') * SWAR_ONES; /* >= 'A' */
-	uint64_t past_z = heptets + (0x7F - 'Z') * SWAR_ONES; /* > 'Z' */
-	uint64_t upper = (from_a ^ past_z) & ~x & (0x80 * SWAR_ONES);
-	return x | (upper >> 2);
-}
-
+/* Whether any of eight octets is 0x00 or 0x01 (the octets keys escape);
+ * exact as a yes/no. */
 static inline bool has_below_two(uint64_t x)
 {
-	return ((x - 2 * SWAR_ONES) & ~x & (0x80 * SWAR_ONES)) != 0;
+	return ((x - 2 * DNAME_WORD_ONES) & ~x & (0x80 * DNAME_WORD_ONES)) != 0;
 }
 
 /* Copies a label's octets lowercased into out; false when one needs an
@@ -78,7 +68,7 @@ static inline bool copy_lower(uint8_t *out, const uint8_t *in, size_t len)
 			if (i + 8 > len)
 				i = len - 8;
 			memcpy(&x, in + i, 8);
-			x = lower_word(x);
+			x = dname_lower_word(x);
 			bad |= has_below_two(x);
 			memcpy(out + i, &x, 8);
 			if (i + 8 == len)
@@ -90,7 +80,7 @@ static inline bool copy_lower(uint8_t *out, const uint8_t *in, size_t len)
 		memcpy(&a, in, 4);
 		memcpy(&b, in + len - 4, 4);
 		uint64_t x = (uint64_t)a | (uint64_t)b << 32;
-		x = lower_word(x);
+		x = dname_lower_word(x);
 		a = (uint32_t)x;
 		b = (uint32_t)(x >> 32);
 		memcpy(out, &a, 4);

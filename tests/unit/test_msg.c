@@ -1133,6 +1133,57 @@ START_TEST(test_write_compression_bytes)
 }
 END_TEST
 
+/* Labels are matched case-insensitively and whole, whatever their length
+ * (1-3 octets one at a time, 4-7 and 8 or more by words): a difference in
+ * any octet of any word breaks the match there. */
+START_TEST(test_write_compression_label_lengths)
+{
+	struct msg_writer w;
+	writer(&w, 0, 512);
+	/* labels at 12 (x), 14 (Abc), 18 (AbCdE), 24 (AbcdefGHIJ),
+	 * 35 (ABCDEFGHIJKLMNOPQ) */
+	ck_assert_int_eq(msg_write_question(
+			     &w, N("x.Abc.AbCdE.AbcdefGHIJ.ABCDEFGHIJKLMNOPQ."),
+			     RRTYPE_A, RRCLASS_IN),
+			 0);
+	size_t at = msg_writer_len(&w);
+	struct {
+		const char *owner;
+		size_t literal; /* octets before the pointer */
+		uint16_t ptr;
+	} cases[] = {
+		{ "y.abc.abcde.abcdefghij.abcdefghijklmnopq.", 2, 14 },
+		/* the 10-octet label differs in its last (overlapping) word */
+		{ "z.abc.abcde.abcdefghiX.abcdefghijklmnopq.", 2 + 4 + 6 + 11, 35 },
+		/* the 5-octet label differs in its last octet */
+		{ "w.abc.abcdF.abcdefghij.abcdefghijklmnopq.", 2 + 4 + 6, 24 },
+		/* the 3-octet label */
+		{ "v.abd.abcde.abcdefghij.abcdefghijklmnopq.", 2 + 4, 18 },
+		/* the 17-octet label differs in its first word only */
+		{ "u.abcdefghijklmnopq.", 2, 35 },
+		{ "t.abcdeXghijklmnopq.", 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(write_a(&w, MSG_ANSWER, cases[i].owner, 1), 0);
+		const uint8_t *o = wbuf[0] + at;
+		if (cases[i].ptr == 0) {
+			/* no match: the whole name, then the root */
+			size_t len = dname_len(N(cases[i].owner));
+			ck_assert_mem_eq(o, N(cases[i].owner), len);
+			at += len + 10 + 4;
+			continue;
+		}
+		ck_assert_msg(o[cases[i].literal] == (0xC0 | cases[i].ptr >> 8) &&
+			      o[cases[i].literal + 1] == (cases[i].ptr & 0xFF),
+			      "case %zu: no pointer to %u after %zu octets", i,
+			      cases[i].ptr, cases[i].literal);
+		at += cases[i].literal + 2 + 10 + 4;
+	}
+	ck_assert_uint_eq(msg_writer_len(&w), at);
+	ck_assert_int_eq(parse_all(msg_writer_data(&w), msg_writer_len(&w)), 0);
+}
+END_TEST
+
 /* RFC 3597 §4: names in rdata of other types are written as they are,
  * and are not used as compression targets either. */
 START_TEST(test_write_no_compress_fold_plain)
@@ -2165,6 +2216,7 @@ static Suite *msg_suite(void)
 	tcase_add_test(tc, test_writer_header);
 	tcase_add_test(tc, test_write_question_case);
 	tcase_add_test(tc, test_write_compression_bytes);
+	tcase_add_test(tc, test_write_compression_label_lengths);
 	tcase_add_test(tc, test_write_no_compress_fold_plain);
 	tcase_add_test(tc, test_write_soa);
 	tcase_add_test(tc, test_round_trip_many);
