@@ -31,6 +31,7 @@ static const struct qp_ops entry_ops = {
 void zonedb_init(struct zonedb *db)
 {
 	qp_init(&db->apexes, &entry_ops);
+	memset(db->at_labels, 0, sizeof(db->at_labels));
 }
 
 int zonedb_add(struct zonedb *db, const uint8_t *apex,
@@ -48,6 +49,7 @@ int zonedb_add(struct zonedb *db, const uint8_t *apex,
 		free(e);
 		return ERR_NOMEM;
 	}
+	db->at_labels[dname_labels(e->apex)]++;
 	*out = e;
 	return 0;
 }
@@ -73,6 +75,7 @@ struct zonedb_entry *zonedb_remove(struct zonedb *db, const uint8_t *apex)
 	db->apexes.ops = &keep_ops;
 	qp_del(&db->apexes, key, klen);
 	db->apexes.ops = &entry_ops;
+	db->at_labels[dname_labels(e->apex)]--;
 	return e;
 }
 
@@ -91,6 +94,8 @@ struct zonedb_entry *zonedb_find_key(const struct zonedb *db,
 	 * lookup of a prefix of the name's key. (A qp_find_le would need
 	 * one lookup, but costs more than these few with few zones.) */
 	for (int l = labels; l >= 0; l--) {
+		if (db->at_labels[l] == 0)
+			continue;
 		struct zonedb_entry *e = qp_get(&db->apexes, k->key, k->ends[l]);
 		if (e != NULL)
 			return e;
@@ -123,6 +128,7 @@ size_t zonedb_count(const struct zonedb *db)
 void zonedb_clear(struct zonedb *db)
 {
 	qp_clear(&db->apexes);
+	memset(db->at_labels, 0, sizeof(db->at_labels));
 }
 
 void zonedb_entry_free(struct zonedb_entry *entry)

@@ -29,6 +29,9 @@ struct zonedb_entry {
 
 struct zonedb {
 	struct qp_trie apexes;      /* lowercase apex -> struct zonedb_entry */
+	/* How many apexes have each label count: a query name's ancestors
+	 * of a length no apex has are not looked up. */
+	uint32_t at_labels[DNAME_MAXLABELS + 1];
 };
 
 /* An empty zonedb. */

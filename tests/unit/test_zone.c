@@ -696,7 +696,21 @@ START_TEST(zonedb_longest_match)
 	zonedb_entry_free(gone);
 	name(q, "a.sub.example.com.");
 	ck_assert_str_eq(zonedb_find(&db, q)->name, "example.com.");
+	/* The only one-label apex gone, then the root added: the lengths
+	 * the lookup tries follow. */
+	uint8_t org[DNAME_MAXLEN], root[DNAME_MAXLEN];
+	name(org, "org.");
+	zonedb_entry_free(zonedb_remove(&db, org));
+	name(q, "x.org.");
+	ck_assert_ptr_null(zonedb_find(&db, q));
+	name(root, ".");
+	struct zonedb_entry *re;
+	ck_assert_int_eq(zonedb_add(&db, root, &re), 0);
+	ck_assert_str_eq(zonedb_find(&db, q)->name, ".");
+	name(q, "www.example.com.");
+	ck_assert_str_eq(zonedb_find(&db, q)->name, "example.com.");
 	zonedb_clear(&db);
+	ck_assert_ptr_null(zonedb_find(&db, q));
 }
 END_TEST
 
