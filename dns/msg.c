@@ -318,6 +318,7 @@ struct name_labels {
 
 struct pending_name {
 	const uint8_t *name; /* uncompressed */
+	uint16_t len;	     /* of name */
 	int n;		     /* labels */
 	int literal;	     /* leading labels written out, before a pointer */
 	uint16_t off[DNAME_MAXLABELS];
@@ -326,6 +327,7 @@ struct pending_name {
 struct encoder {
 	struct msg_writer *w;
 	bool write;
+	bool owner_is_hint; /* the owner matched the hint octet for octet */
 	size_t pos;
 	int npending;
 	struct pending_name pending[RR_MAXNAMES];
@@ -573,6 +575,7 @@ static void encode_name(struct encoder *e, const uint8_t *name, bool compress)
 		/* The same owner as the item before, byte for byte: all of
 		 * it is there already. */
 		best = nl.n;
+		e->owner_is_hint = e->npending == 0;
 		memcpy(best_off, hw->hint_off, (size_t)best * sizeof(best_off[0]));
 	} else if (compress && e->w->indexed &&
 		   (best = sibling_of_hint(hw, &nl, best_off)) > 0) {
@@ -631,6 +634,9 @@ static void encode_name(struct encoder *e, const uint8_t *name, bool compress)
 	if (compress && e->npending < RR_MAXNAMES) {
 		struct pending_name *p = &e->pending[e->npending++];
 		p->name = name;
+		p->len = (uint16_t)(nl.n == 0 ? 1
+				    : (size_t)(nl.label[nl.n - 1] - name) +
+					      nl.label[nl.n - 1][0] + 2);
 		p->n = nl.n;
 		p->literal = literal;
 		for (int i = 0; i < literal; i++)
@@ -734,6 +740,7 @@ static int write_item(struct msg_writer *w, int section, const struct item *it)
 	e.w = w;
 	e.pos = w->pos;
 	e.write = false;
+	e.owner_is_hint = false;
 	e.npending = 0;
 	if (w->count[section] == 0xFFFF)
 		return ERR_SPACE;
@@ -751,6 +758,7 @@ static int write_item(struct msg_writer *w, int section, const struct item *it)
 			return ERR_SPACE;
 		e.pos = w->pos;
 		e.npending = 0;
+		e.owner_is_hint = false;
 	}
 	e.write = true;
 	int rc = encode_item(&e, it);
@@ -777,15 +785,19 @@ static int write_item(struct msg_writer *w, int section, const struct item *it)
 				index_target(w, w->compress[k]);
 		}
 	}
-	/* The owner is the first name encoded. */
+	/* The owner is the first name encoded; the hint stays when it was
+	 * the same. */
 	const struct pending_name *owner = &e.pending[0];
-	w->hint_len = 0;
-	if (e.npending > 0 && owner->n > 0) {
-		w->hint_len = (uint16_t)dname_len(owner->name);
+	if (e.owner_is_hint) {
+		/* the hint is this owner already */
+	} else if (e.npending > 0 && owner->n > 0) {
+		w->hint_len = owner->len;
 		w->hint_n = (uint8_t)owner->n;
 		memcpy(w->hint_name, owner->name, w->hint_len);
 		memcpy(w->hint_off, owner->off,
 		       (size_t)owner->n * sizeof(owner->off[0]));
+	} else {
+		w->hint_len = 0;
 	}
 	w->pos = e.pos;
 	w->section = (uint8_t)section;
