@@ -654,6 +654,20 @@ static void zone_max_size(struct parser *p, const char *key, const char *value)
 	p->zone->xfr.max_zone_rrs = v;
 }
 
+/* BIND's max-transfer-time-in, but in seconds as every tandem timer. */
+static void zone_max_transfer_time(struct parser *p, const char *key,
+				   const char *value)
+{
+	unsigned long v;
+	if (parse_uint(value, 1, 2419200, &v) != 0) {
+		report(p, p->line,
+		       "bad %s '%s' (expected 1 to 2419200 seconds)", key,
+		       value);
+		return;
+	}
+	p->zone->xfr.transfer_timeout = (unsigned)v;
+}
+
 static const struct key_def zone_keys[] = {
     {"name", zone_name, false},
     {"file", zone_file, false},
@@ -669,6 +683,7 @@ static const struct key_def zone_keys[] = {
     {"expire-min", zone_timer, false},
     {"expire-max", zone_timer, false},
     {"max-zone-size", zone_max_size, false},
+    {"max-transfer-time-in", zone_max_transfer_time, false},
     {NULL, NULL, false},
 };
 
@@ -1146,6 +1161,8 @@ static void finish_zones(struct parser *p)
 		x->secondary = x->nprimaries > 0;
 		if (x->journal_max_size == 0)
 			x->journal_max_size = CONF_DEFAULT_JOURNAL_MAX;
+		if (x->transfer_timeout == 0)
+			x->transfer_timeout = XFRD_DEFAULT_TRANSFER_TIME;
 		/* Defaults of the SOA timer clamps (NSD-like; a config may go
 		 * down to 1 s). */
 		if (!x->refresh_min) x->refresh_min = 60;

@@ -46,7 +46,6 @@
 #define SOA_QUERY_TIMEOUT 3       /* seconds per try */
 #define SOA_QUERY_TRIES 2
 #define NOTIFY_TRIES 5            /* RFC 1996 §3.6: retransmit, bounded */
-#define DEFAULT_TRANSFER_TIMEOUT 300
 
 struct xfrd {
 	struct event_base *base;
@@ -773,14 +772,26 @@ static void transfer_event_cb(struct bufferevent *bev, short what, void *arg)
 	next_primary(z);
 }
 
+/* max-transfer-time-in: seconds a transfer may take in all. */
+static unsigned transfer_limit(const struct xfrd_zone *z)
+{
+	return z->s->transfer_timeout ? z->s->transfer_timeout
+				      : XFRD_DEFAULT_TRANSFER_TIME;
+}
+
+/* The whole transfer took too long. The idle timeout alone would let a
+ * primary that sends a few octets every 29 s hold the refresh of the zone
+ * for ever. */
 static void transfer_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct xfrd_zone *z = arg;
 	const struct xfr_peer *p = &z->s->primaries[z->primary];
-	zlog(z, XFRD_LOG_WARNING, "transfer from %s took too long; abandoned",
-	     p->text);
+	zlog(z, XFRD_LOG_WARNING,
+	     "transfer from %s took more than %u s (max-transfer-time-in) "
+	     "after %zu messages; abandoned",
+	     p->text, transfer_limit(z), z->xin.messages);
 	next_primary(z);
 }
 
@@ -824,13 +835,11 @@ static void start_transfer(struct xfrd_zone *z, uint16_t qtype)
 	z->d->buf[0] = (uint8_t)(len >> 8);
 	z->d->buf[1] = (uint8_t)len;
 	bufferevent_setcb(z->bev, transfer_read_cb, NULL, transfer_event_cb, z);
-	struct timeval idle = { 30, 0 };
+	struct timeval idle = { XFRD_IDLE_TIMEOUT, 0 };
 	bufferevent_set_timeouts(z->bev, &idle, &idle);
 	bufferevent_write(z->bev, z->d->buf, len + 2);
 	bufferevent_enable(z->bev, EV_READ | EV_WRITE);
-	unsigned limit = z->s->transfer_timeout ? z->s->transfer_timeout
-						: DEFAULT_TRANSFER_TIMEOUT;
-	struct timeval total = { limit, 0 };
+	struct timeval total = { transfer_limit(z), 0 };
 	evtimer_add(z->xfr_timer, &total);
 	zlog(z, XFRD_LOG_INFO, "%s from %s", qtype == RRTYPE_IXFR ? "IXFR" : "AXFR",
 	     p->text);

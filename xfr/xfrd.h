@@ -28,6 +28,12 @@
 
 struct event_base;
 
+/* How long a transfer in may take in all, by default: BIND's
+ * max-transfer-time-in. A stalled primary is dropped much sooner, after
+ * XFRD_IDLE_TIMEOUT without a byte. */
+#define XFRD_DEFAULT_TRANSFER_TIME 7200
+#define XFRD_IDLE_TIMEOUT 30
+
 /* Another server: a primary to pull from or a secondary to notify. */
 struct xfr_peer {
 	struct sockaddr_storage addr;
@@ -55,7 +61,9 @@ struct xfr_settings {
 	uint32_t retry_min, retry_max;
 	uint32_t expire_min, expire_max;
 	size_t max_zone_rrs;         /* 0: no limit */
-	unsigned transfer_timeout;   /* seconds for a whole transfer */
+	unsigned transfer_timeout;   /* seconds for a whole transfer in,
+					however steadily it progresses; 0:
+					XFRD_DEFAULT_TRANSFER_TIME */
 };
 
 enum xfrd_log_level { XFRD_LOG_ERROR, XFRD_LOG_WARNING, XFRD_LOG_INFO };
