@@ -277,6 +277,21 @@ static void key_tcp_max(struct parser *p, const char *key, const char *value)
 	p->conf->tcp_max_clients = (unsigned)v;
 }
 
+/* A number of `unit` in [min, max] into *field, or "bad KEY 'VALUE'
+ * (expected MIN to MAX UNIT)". */
+static void set_number(struct parser *p, const char *key, const char *value,
+		       unsigned long min, unsigned long max, const char *unit,
+		       unsigned *field)
+{
+	unsigned long v;
+	if (parse_uint(value, min, max, &v) != 0) {
+		report(p, p->line, "bad %s '%s' (expected %lu to %lu%s%s)", key,
+		       value, min, max, unit[0] ? " " : "", unit);
+		return;
+	}
+	*field = (unsigned)v;
+}
+
 /* A cookie secret: 16 octets as 32 hex digits (RFC 9018 §4.4: the
  * servers of a set share it, so that each accepts the others' cookies).
  * Repeatable: the first makes cookies, the others are still accepted,
@@ -402,6 +417,28 @@ static void key_control_mode(struct parser *p, const char *key,
 	p->conf->control_mode = (unsigned)mode;
 }
 
+static void key_control_timeout(struct parser *p, const char *key,
+				const char *value)
+{
+	set_number(p, key, value, 1, 3600, "seconds",
+		   &p->conf->control_timeout);
+}
+
+/* The longest command line is a reload or zonestatus with a zone name
+ * of 255 octets written with \DDD escapes: about 1,030 characters. */
+static void key_control_max_request(struct parser *p, const char *key,
+				    const char *value)
+{
+	set_number(p, key, value, 256, 65536, "octets",
+		   &p->conf->control_max_request);
+}
+
+static void key_control_max_clients(struct parser *p, const char *key,
+				    const char *value)
+{
+	set_number(p, key, value, 1, 1024, "", &p->conf->control_max_clients);
+}
+
 /* user: NAME[:GROUP], looked up once every clause is read (resolve_user). */
 static void key_user(struct parser *p, const char *key, const char *value)
 {
@@ -437,6 +474,9 @@ static const struct key_def server_keys[] = {
     {"pidfile", key_pidfile, false},
     {"control", key_control, false},
     {"control-mode", key_control_mode, false},
+    {"control-timeout", key_control_timeout, false},
+    {"control-max-request", key_control_max_request, false},
+    {"control-max-clients", key_control_max_clients, false},
     {"user", key_user, false},
     {"chroot", key_chroot, false},
     {"cookie-secret", key_cookie_secret, true},
@@ -1456,6 +1496,9 @@ static void init_conf(struct conf *c)
 	c->edns_buffer_size = CONF_DEFAULT_EDNS_SIZE;
 	c->tcp_idle_timeout = CONF_DEFAULT_TCP_IDLE;
 	c->tcp_max_clients = CONF_DEFAULT_TCP_MAX;
+	c->control_timeout = CONTROL_TIMEOUT;
+	c->control_max_request = CONTROL_MAX_REQUEST;
+	c->control_max_clients = CONTROL_MAX_CLIENTS;
 	/* Rate limiting is off unless rrl-rate is set; its other defaults
 	 * are BIND's and Knot's. */
 	c->rrl_slip = 2;

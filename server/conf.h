@@ -22,6 +22,7 @@
 #include "dns/dname.h"
 #include "dns/tsig.h"
 #include "dns/cookie.h"
+#include "server/control.h"
 #include "server/log.h"
 #include "server/rrl.h"
 #include "xfr/xfrd.h"
@@ -115,6 +116,9 @@ struct conf {
 	char *pidfile; /* NULL when unset */
 	char *control; /* control socket path; NULL: none */
 	unsigned control_mode;
+	unsigned control_timeout;     /* seconds (control.h) */
+	unsigned control_max_request; /* octets of a request line */
+	unsigned control_max_clients; /* connected at once */
 	struct conf_user user;
 	char *chroot;	   /* absolute, without '.' or '..'; NULL: none */
 	char *chroot_real; /* the same resolved by realpath() */

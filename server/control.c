@@ -13,6 +13,14 @@
  *
  * Handlers run synchronously; nothing a client does (silence, a flood, an
  * unread answer) can hold the loop beyond its own timer.
+ *
+ * At most max_clients clients are served at once. The next ones are
+ * accepted all the same and go straight to WRITING with the answer "error:
+ * too many control clients": closing them at once would make a client that
+ * has not sent its line yet fail on a broken pipe instead of reading why.
+ * Up to max_clients more are refused that way; past that, a connection is
+ * closed as soon as it is accepted, so a flood holds no more than twice
+ * max_clients descriptors.
  */
 #include "server/control.h"
 
@@ -50,6 +58,8 @@ struct control_client {
 	struct control *ctl;
 	struct bufferevent *bev;
 	struct event *deadline;
+	size_t max_request; /* as when it was accepted */
+	bool refused;	    /* one too many: answered an error at once */
 	enum client_state state;
 	bool peer_eof; /* the client shut down its sending side */
 	struct control_client *prev, *next;
@@ -65,6 +75,10 @@ struct control {
 	control_handler handler;
 	void *arg;
 	struct timeval timeout;
+	size_t max_request;
+	unsigned max_clients;
+	unsigned nclients; /* served */
+	unsigned nrefused; /* told there are too many */
 	struct control_client *clients;
 	bool in_handler;    /* a handler is running */
 	bool close_pending; /* control_close was called from a handler */
@@ -129,6 +143,10 @@ static void client_free(struct control_client *cl)
 		c->clients = cl->next;
 	if (cl->next != NULL)
 		cl->next->prev = cl->prev;
+	if (cl->refused)
+		c->nrefused--;
+	else
+		c->nclients--;
 	event_free(cl->deadline);
 	bufferevent_free(cl->bev);
 	free(cl);
@@ -261,11 +279,11 @@ static void client_refuse(struct control_client *cl, const char *reason)
 
 /* Whether the first len bytes of the input, less a final CR, are more than
  * a request may be. */
-static bool over_limit(struct evbuffer *in, size_t len)
+static bool over_limit(struct evbuffer *in, size_t len, size_t max)
 {
-	if (len <= CONTROL_MAX_REQUEST)
+	if (len <= max)
 		return false;
-	if (len > CONTROL_MAX_REQUEST + 1)
+	if (len > max + 1)
 		return true;
 	unsigned char last = 0;
 	struct evbuffer_ptr at;
@@ -284,7 +302,7 @@ static void client_read_request(struct control_client *cl, bool at_eof)
 	struct evbuffer_ptr eol =
 	    evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
 	size_t len = eol.pos >= 0 ? (size_t)eol.pos : evbuffer_get_length(in);
-	if (over_limit(in, len)) {
+	if (over_limit(in, len, cl->max_request)) {
 		evbuffer_drain(in, evbuffer_get_length(in));
 		client_refuse(cl, "request too long");
 		return;
@@ -368,12 +386,18 @@ static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
 		      struct sockaddr *addr, int addrlen, void *arg)
 {
 	struct control *c = arg;
+	bool busy = c->nclients >= c->max_clients;
+	if (busy && c->nrefused >= c->max_clients) {
+		close(fd); /* a flood: see the top of this file */
+		return;
+	}
 	struct control_client *cl = calloc(1, sizeof(*cl));
 	if (cl == NULL) {
 		close(fd);
 		return;
 	}
 	cl->ctl = c;
+	cl->max_request = c->max_request;
 	cl->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (cl->bev == NULL) {
 		close(fd);
@@ -390,13 +414,21 @@ static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
 	if (cl->next != NULL)
 		cl->next->prev = cl;
 	c->clients = cl;
+	cl->refused = busy;
+	if (busy)
+		c->nrefused++;
+	else
+		c->nclients++;
 	/* Stop reading once more than a request (and its CR LF) is buffered;
 	 * client_read_request refuses it then. */
-	bufferevent_setwatermark(cl->bev, EV_READ, 0, CONTROL_MAX_REQUEST + 2);
+	bufferevent_setwatermark(cl->bev, EV_READ, 0, cl->max_request + 2);
 	bufferevent_setcb(cl->bev, client_read_cb, client_write_cb,
 			  client_event_cb, cl);
 	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
-	client_arm(cl);
+	if (busy)
+		client_refuse(cl, "too many control clients");
+	else
+		client_arm(cl);
 }
 
 static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -505,6 +537,7 @@ int control_open(struct event_base *base, const char *path, mode_t mode,
 	c->handler = handler;
 	c->arg = arg;
 	control_set_timeout(c, CONTROL_TIMEOUT * 1000);
+	control_set_limits(c, CONTROL_MAX_REQUEST, CONTROL_MAX_CLIENTS);
 
 	int fd = bind_socket(&sun, mode);
 	if (fd < 0) {
@@ -540,6 +573,13 @@ void control_set_timeout(struct control *c, unsigned timeout_ms)
 {
 	c->timeout.tv_sec = timeout_ms / 1000;
 	c->timeout.tv_usec = (timeout_ms % 1000) * 1000;
+}
+
+void control_set_limits(struct control *c, size_t max_request,
+			unsigned max_clients)
+{
+	c->max_request = max_request;
+	c->max_clients = max_clients;
 }
 
 /* Frees everything. Answers already queued are written if the socket takes

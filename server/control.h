@@ -5,9 +5,9 @@
  * Protocol: the client sends one request line ("command [args]\n"); the
  * server answers with lines, the last of which is "ok" or
  * "error: <reason>", then closes the connection. Several clients may be
- * connected at once; a client that is silent or slow is dropped after a
- * timeout, and a request longer than CONTROL_MAX_REQUEST is refused, so no
- * client can block the daemon.
+ * connected at once, up to a limit (the next ones are told so at once); a
+ * client that is silent or slow is dropped after a timeout, and a request
+ * longer than the limit is refused, so no client can block the daemon.
  */
 #ifndef TANDEM_SERVER_CONTROL_H
 #define TANDEM_SERVER_CONTROL_H
@@ -18,9 +18,11 @@
 
 struct event_base;
 
-#define CONTROL_MAX_REQUEST 4096
+/* Defaults of the limits (control_set_timeout, control_set_limits). */
+#define CONTROL_MAX_REQUEST 4096  /* octets of a request line */
 #define CONTROL_TIMEOUT 10        /* seconds for a client to send its line
 				     and take the answer */
+#define CONTROL_MAX_CLIENTS 32    /* connected at once */
 
 /* Where a command writes its answer. */
 struct control_reply;
@@ -60,5 +62,13 @@ void control_close(struct control *c);
 /* Sets how long, in milliseconds, a client accepted from now on has to send
  * its line, and then to take its answer (default CONTROL_TIMEOUT s). */
 void control_set_timeout(struct control *c, unsigned timeout_ms);
+
+/* Sets, for clients accepted from now on, the longest request line in
+ * octets (default CONTROL_MAX_REQUEST; longer is answered "error: request
+ * too long") and how many clients may be connected at once (default
+ * CONTROL_MAX_CLIENTS; the next ones are answered "error: too many control
+ * clients" at once, whatever they ask). */
+void control_set_limits(struct control *c, size_t max_request,
+			unsigned max_clients);
 
 #endif

@@ -679,6 +679,16 @@ static void cookie_secrets_free(struct cookie_secrets *cs)
 	free(cs);
 }
 
+/* The control socket's limits from the config. */
+static void control_limits(struct server *s, const struct conf *c)
+{
+	if (s->control == NULL)
+		return;
+	control_set_timeout(s->control, c->control_timeout * 1000);
+	control_set_limits(s->control, c->control_max_request,
+			   c->control_max_clients);
+}
+
 static void sum_stats(struct server *s, struct worker_stats *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -805,6 +815,7 @@ static const char *reconfig(struct server *s, struct control_reply *r)
 	s->conf = conf;
 	zones_clear(old_zones);
 	free(old_zones);
+	control_limits(s, conf);
 	if (!same_listens(old_conf, conf))
 		control_printf(r, "note: listen and workers changes need a restart");
 	/* The other server settings answers use are kept as they were:
@@ -1168,6 +1179,7 @@ int main(int argc, char **argv)
 		goto out;
 	if (open_control(s) < 0)
 		goto out;
+	control_limits(s, s->conf);
 	if (write_pidfile(s) < 0)
 		goto out;
 	if (drop_privileges(s) < 0)
