@@ -53,20 +53,20 @@ struct options {
 
 /* Everything the running server owns. */
 struct server {
-	struct conf *conf;          /* replaced by reconfig (RCU for workers) */
+	struct conf *conf;          /* replaced by reconfig */
 	const char *conf_path;
 	struct logger log;
 	struct zones *zones;        /* replaced by reconfig */
-	struct answer_conf answer;
-	struct cookie_secrets *cookies; /* what answer.cookies points to */
-	struct rrl_netblock *rrl_exempt; /* answer.rrl.exempt's copy */
-	struct request_env request;
+	/* What the workers answer with, made from conf, zones and cookies
+	 * and pointing into them; replaced whole with them by reconfig (RCU:
+	 * the workers read it). */
+	struct worker_live *live;
+	struct cookie_secrets *cookies; /* what live->answer.cookies is */
 	int notify_pipe[2];         /* workers -> main: NOTIFYs received */
 	struct event *notify_ev;
 	struct control *control;
 	time_t started;
 	struct worker_stats stats_base; /* "stats reset" */
-	uint8_t nsid[CONF_MAX_NSID];
 	struct worker **workers;
 	unsigned nworkers;
 	struct event_base *base;
@@ -679,6 +679,44 @@ static void cookie_secrets_free(struct cookie_secrets *cs)
 	free(cs);
 }
 
+/* The workers' settings (struct worker_live) from config c, zones and
+ * cookie secrets, into which it points: it must not outlive them. NULL on
+ * ENOMEM. Freed with free(). */
+static struct worker_live *live_new(struct server *s, struct conf *c,
+				    struct zones *zones,
+				    const struct cookie_secrets *cookies)
+{
+	struct worker_live *lv = calloc(1, sizeof(*lv));
+	if (lv == NULL)
+		return NULL;
+	lv->answer = (struct answer_conf){
+	    .zonedb = &zones->db,
+	    .edns_size = c->edns_buffer_size,
+	    .identity = c->identity,
+	    .version = c->version,
+	    .nsid = c->nsid_len ? c->nsid : NULL,
+	    .nsid_len = c->nsid_len,
+	    .cookies = cookies,
+	    .cookie_require = c->cookie_require,
+	    .rrl = {
+		.rate = c->rrl_rate,
+		.slip = c->rrl_slip,
+		.ipv4_prefix = c->rrl_ipv4_prefix,
+		.ipv6_prefix = c->rrl_ipv6_prefix,
+		.exempt = c->rrl_exempt,
+		.nexempt = c->nrrl_exempt,
+	    },
+	};
+	lv->request = (struct request_env){
+	    .answer = &lv->answer,
+	    .conf = c,
+	    .log = &s->log,
+	    .notify_fd = s->notify_pipe[1],
+	};
+	lv->tcp_idle_timeout = c->tcp_idle_timeout;
+	return lv;
+}
+
 /* The control socket's limits from the config. */
 static void control_limits(struct server *s, const struct conf *c)
 {
@@ -781,36 +819,43 @@ static const char *reconfig(struct server *s, struct control_reply *r)
 		e = control_error(r, "%s; nothing changed", why);
 	else if (s->dropped && not_writable(conf, why, sizeof(why)))
 		e = control_error(r, "%s; nothing changed", why);
+	/* Cookie secrets follow the config (rotation); without any, the
+	 * random one stays. */
+	struct cookie_secrets *old_cookies = s->cookies;
+	struct cookie_secrets *cookies = NULL;
+	struct worker_live *live = NULL;
+	if (e == NULL &&
+	    ((cookies = cookie_secrets_of(conf, old_cookies)) == NULL ||
+	     (live = live_new(s, conf, zones, cookies)) == NULL))
+		e = "out of memory; nothing changed";
+	int failed =
+	    e == NULL ? zones_load(zones, conf, &s->log, s->base, s->zones) : 0;
+	if (e == NULL && failed < 0) {
+		zones_clear(zones);
+		e = "out of memory; nothing changed";
+	}
 	if (e != NULL) {
+		if (cookies != old_cookies)
+			cookie_secrets_free(cookies);
+		free(live);
 		conf_free(conf);
 		free(conf);
 		free(zones);
 		return e;
 	}
-	int failed = zones_load(zones, conf, &s->log, s->base, s->zones);
-	if (failed < 0) {
-		zones_clear(zones);
-		conf_free(conf);
-		free(conf);
-		free(zones);
-		return "out of memory; nothing changed";
-	}
-	/* Publish, wait until no worker can see the old ones, free them. */
+	/* Publish, wait until no worker can see the old ones, free them.
+	 * Everything the workers use changes at once: zones, keys, cookie
+	 * secrets and cookie-require, rate limiting, identity, version,
+	 * NSID, EDNS size, the TCP idle timeout. */
 	struct zones *old_zones = s->zones;
 	struct conf *old_conf = s->conf;
-	/* Cookie secrets follow the config (rotation); without any, the
-	 * random one stays. */
-	struct cookie_secrets *old_cookies = s->cookies;
-	struct cookie_secrets *cookies = cookie_secrets_of(conf, s->cookies);
-	if (cookies != NULL && cookies != old_cookies) {
-		s->cookies = cookies;
-		rcu_assign_pointer(s->answer.cookies, cookies);
-	}
-	rcu_assign_pointer(s->answer.zonedb, &zones->db);
-	rcu_assign_pointer(s->request.conf, conf);
+	struct worker_live *old_live = s->live;
+	s->cookies = cookies;
+	rcu_assign_pointer(s->live, live);
 	synchronize_rcu();
-	if (s->cookies != old_cookies)
+	if (cookies != old_cookies)
 		cookie_secrets_free(old_cookies);
+	free(old_live);
 	s->zones = zones;
 	s->conf = conf;
 	zones_clear(old_zones);
@@ -818,9 +863,6 @@ static const char *reconfig(struct server *s, struct control_reply *r)
 	control_limits(s, conf);
 	if (!same_listens(old_conf, conf))
 		control_printf(r, "note: listen and workers changes need a restart");
-	/* The other server settings answers use are kept as they were:
-	 * identity, version, nsid, EDNS size, cookie-require and rate
-	 * limiting need a restart too. */
 	conf_free(old_conf);
 	free(old_conf);
 	zones_start(zones);
@@ -957,10 +999,8 @@ static int create_workers(struct server *s)
 	if (s->workers == NULL)
 		return ERR_NOMEM;
 	struct worker_settings ws = {
-	    .answer = &s->answer,
-	    .request = &s->request,
+	    .live = &s->live,
 	    .log = &s->log,
-	    .tcp_idle_timeout = c->tcp_idle_timeout,
 	    /* tcp-max-clients is for the whole server; each worker
 	     * takes its share, rounded up. */
 	    .tcp_max_clients =
@@ -1133,42 +1173,15 @@ int main(int argc, char **argv)
 		log_error(&s->log, "cannot set up the main loop");
 		goto out;
 	}
-	memcpy(s->nsid, s->conf->nsid, s->conf->nsid_len);
-	s->answer = (struct answer_conf){
-	    /* Filled by zones_load below, before any worker runs. */
-	    .zonedb = &s->zones->db,
-	    .edns_size = s->conf->edns_buffer_size,
-	    /* Copies: reconfig frees the config they come from. */
-	    .identity = s->conf->identity ? strdup(s->conf->identity) : NULL,
-	    .version = s->conf->version ? strdup(s->conf->version) : NULL,
-	    .nsid = s->conf->nsid_len ? s->nsid : NULL,
-	    .nsid_len = s->conf->nsid_len,
-	    .cookie_require = s->conf->cookie_require,
-	    .rrl = {
-		.rate = s->conf->rrl_rate,
-		.slip = s->conf->rrl_slip,
-		.ipv4_prefix = s->conf->rrl_ipv4_prefix,
-		.ipv6_prefix = s->conf->rrl_ipv6_prefix,
-		.nexempt = s->conf->nrrl_exempt,
-	    },
-	};
+	/* The zonedb it points to is filled by zones_load below, before
+	 * any worker runs. */
 	s->cookies = cookie_secrets_of(s->conf, NULL);
-	s->answer.cookies = s->cookies;
-	if (s->conf->nrrl_exempt > 0) {
-		s->rrl_exempt = malloc(s->conf->nrrl_exempt * sizeof(*s->rrl_exempt));
-		if (s->rrl_exempt != NULL)
-			memcpy(s->rrl_exempt, s->conf->rrl_exempt,
-			       s->conf->nrrl_exempt * sizeof(*s->rrl_exempt));
-		else
-			s->answer.rrl.nexempt = 0;
-		s->answer.rrl.exempt = s->rrl_exempt;
+	if (s->cookies != NULL)
+		s->live = live_new(s, s->conf, s->zones, s->cookies);
+	if (s->live == NULL) {
+		log_error(&s->log, "out of memory");
+		goto out;
 	}
-	s->request = (struct request_env){
-	    .answer = &s->answer,
-	    .conf = s->conf,
-	    .log = &s->log,
-	    .notify_fd = s->notify_pipe[1],
-	};
 	/* What needs root: the sockets (port 53), syslog's, the control
 	 * socket, the pidfile. */
 	if (create_workers(s) < 0)
@@ -1215,10 +1228,8 @@ out:
 	conf_free(s->conf);
 	free(s->conf);
 	free(s->zones);
-	free((char *)s->answer.identity);
-	free((char *)s->answer.version);
+	free(s->live);
 	cookie_secrets_free(s->cookies);
-	free(s->rrl_exempt);
 	log_close(&s->log);
 	return status;
 }

@@ -10,7 +10,9 @@
  * every callback that reads zone data goes online on entry and offline on
  * exit, which also reports a quiescent state after each UDP batch and each
  * TCP read. Zone data is never kept across callbacks. The cost is two
- * memory barriers per batch, not per query.
+ * memory barriers per batch, not per query. The settings a reconfig
+ * changes (struct worker_live) are read the same way: their pointer is
+ * taken on entry to each callback and never kept past it.
  */
 #include "server/worker.h"
 #include "server/request.h"
@@ -100,6 +102,11 @@ struct worker {
 	struct tcp_conn *conns;
 	size_t nconns; /* open connections */
 	struct tcp_conn *free_conns;
+
+	/* The settings in force, from *s.live (or s itself) as taken by
+	 * worker_enter: the pointers are valid until worker_leave. */
+	const struct answer_conf *answer;
+	const struct request_env *request;
 	struct timeval idle;
 
 	struct answer_scratch *scratch;
@@ -122,6 +129,28 @@ struct worker {
 
 	struct worker_stats stats;
 };
+
+/* ---- settings --------------------------------------------------------- */
+
+/* Goes online (see the top of this file) and takes the settings in force:
+ * a reconfig's replaced worker_live is freed only once every worker has
+ * been offline since, so it stays valid until worker_leave. */
+static void worker_enter(struct worker *w)
+{
+	rcu_thread_online();
+	if (w->s.live == NULL)
+		return;
+	const struct worker_live *lv = rcu_dereference(*w->s.live);
+	w->answer = &lv->answer;
+	w->request = &lv->request;
+	w->idle.tv_sec = lv->tcp_idle_timeout;
+}
+
+static void worker_leave(struct worker *w)
+{
+	(void)w;
+	rcu_thread_offline();
+}
 
 /* ---- sockets ---------------------------------------------------------- */
 
@@ -326,7 +355,7 @@ static size_t rate_limit(struct worker *w, const void *from, uint8_t *out,
 {
 	const struct answer_scratch *s = w->scratch;
 	enum rrl_action act = rrl_account(
-		w->rrl, &w->s.answer->rrl, from, (enum rrl_kind)s->rrl_kind,
+		w->rrl, &w->answer->rrl, from, (enum rrl_kind)s->rrl_kind,
 		s->rrl_name, s->rrl_qtype, out[3] & 0x0f, (uint32_t)time(NULL));
 	if (act == RRL_SEND)
 		return len;
@@ -358,14 +387,14 @@ static void udp_answer_batch(struct worker *w, struct udp_socket *us, int n)
 		w->scratch->rrl_kind = RRL_ERROR;
 		w->scratch->rrl_qtype = 0;
 		w->scratch->rrl_name[0] = 0;
-		if (w->s.request != NULL) {
+		if (w->request != NULL) {
 			struct request_xfr *none;
-			len = request_handle(w->s.request, w->scratch, ANSWER_UDP,
+			len = request_handle(w->request, w->scratch, ANSWER_UDP,
 					     in->msg_name, w->in_iov[i].iov_base,
 					     w->in_msgs[i].msg_len, out,
 					     UDP_OUT_SIZE, &none);
 		} else {
-			len = answer_query(w->s.answer, w->scratch, ANSWER_UDP,
+			len = answer_query(w->answer, w->scratch, ANSWER_UDP,
 					   w->in_iov[i].iov_base,
 					   w->in_msgs[i].msg_len, out,
 					   UDP_OUT_SIZE);
@@ -375,7 +404,7 @@ static void udp_answer_batch(struct worker *w, struct udp_socket *us, int n)
 			w->stats.udp_dropped++;
 			continue;
 		}
-		if (w->s.answer->rrl.rate != 0) {
+		if (w->answer->rrl.rate != 0) {
 			len = rate_limit(w, in->msg_name, out, len);
 			if (len == 0)
 				continue;
@@ -405,7 +434,7 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct udp_socket *us = arg;
 	struct worker *w = us->w;
-	rcu_thread_online();
+	worker_enter(w);
 	for (int round = 0; round < UDP_ROUNDS; round++) {
 		int n = udp_receive(w, us);
 		if (n <= 0)
@@ -414,16 +443,18 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (n < UDP_BATCH)
 			break;
 	}
-	rcu_thread_offline();
+	worker_leave(w);
 }
 
 /* ---- TCP -------------------------------------------------------------- */
+
+/* Every function here runs between worker_enter and worker_leave. */
 
 static void tcp_close(struct tcp_conn *c)
 {
 	struct worker *w = c->w;
 	if (c->xfr != NULL) {
-		request_xfr_free(w->s.request, c->xfr, false);
+		request_xfr_free(w->request, c->xfr, false);
 		c->xfr = NULL;
 	}
 	event_del(c->read_ev);
@@ -533,7 +564,7 @@ static bool tcp_stream(struct tcp_conn *c)
 		w->tcp_out[0] = (uint8_t)(len >> 8);
 		w->tcp_out[1] = (uint8_t)len;
 		if (r == 0) {
-			request_xfr_free(w->s.request, c->xfr, true);
+			request_xfr_free(w->request, c->xfr, true);
 			c->xfr = NULL;
 		}
 		if (!tcp_send(c, w->tcp_out, len + 2))
@@ -560,8 +591,8 @@ static bool tcp_process(struct tcp_conn *c)
 		pos += 2 + mlen;
 		w->stats.tcp_queries++;
 		size_t len;
-		if (w->s.request != NULL) {
-			len = request_handle(w->s.request, w->scratch, ANSWER_TCP,
+		if (w->request != NULL) {
+			len = request_handle(w->request, w->scratch, ANSWER_TCP,
 					     (struct sockaddr *)&c->peer, query,
 					     mlen, w->tcp_out + 2, MSG_MAXLEN,
 					     &c->xfr);
@@ -571,7 +602,7 @@ static bool tcp_process(struct tcp_conn *c)
 				continue;
 			}
 		} else {
-			len = answer_query(w->s.answer, w->scratch, ANSWER_TCP,
+			len = answer_query(w->answer, w->scratch, ANSWER_TCP,
 					   query, mlen, w->tcp_out + 2,
 					   MSG_MAXLEN);
 		}
@@ -656,14 +687,15 @@ static void tcp_read(struct tcp_conn *c)
 
 static void tcp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	rcu_thread_online();
-	tcp_read(arg);
-	rcu_thread_offline();
+	struct tcp_conn *c = arg;
+	struct worker *w = c->w;
+	worker_enter(w);
+	tcp_read(c);
+	worker_leave(w);
 }
 
-static void tcp_write_cb(evutil_socket_t fd, short what, void *arg)
+static void tcp_write(struct tcp_conn *c)
 {
-	struct tcp_conn *c = arg;
 	while (out_pending(c) > 0) {
 		ssize_t n = send(c->fd, c->out + c->out_off, out_pending(c),
 				 MSG_NOSIGNAL);
@@ -680,17 +712,27 @@ static void tcp_write_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	c->out_off = c->out_len = 0;
 	/* Output drained: answer what was left waiting, then read on. */
-	rcu_thread_online();
 	tcp_process(c);
-	rcu_thread_offline();
+}
+
+static void tcp_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+	struct worker *w = c->w;
+	worker_enter(w);
+	tcp_write(c);
+	worker_leave(w);
 }
 
 /* RFC 7766 §6.2.3: a connection idle for tcp-idle-timeout is closed. */
 static void tcp_idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tcp_conn *c = arg;
-	c->w->stats.tcp_timeouts++;
+	struct worker *w = c->w;
+	worker_enter(w);
+	w->stats.tcp_timeouts++;
 	tcp_close(c);
+	worker_leave(w);
 }
 
 static void tcp_open(struct worker *w, struct tcp_conn *c, int fd)
@@ -740,9 +782,8 @@ static void accept_pause(struct tcp_listener *l)
 	event_add(l->pause_ev, &pause);
 }
 
-static void tcp_accept_cb(evutil_socket_t fd, short what, void *arg)
+static void tcp_accept(struct tcp_listener *l)
 {
-	struct tcp_listener *l = arg;
 	struct worker *w = l->w;
 	for (int i = 0; i < TCP_ACCEPTS; i++) {
 		struct sockaddr_storage peer;
@@ -768,6 +809,14 @@ static void tcp_accept_cb(evutil_socket_t fd, short what, void *arg)
 		c->peer = peer;
 		tcp_open(w, c, cfd);
 	}
+}
+
+static void tcp_accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_listener *l = arg;
+	worker_enter(l->w);
+	tcp_accept(l);
+	worker_leave(l->w);
 }
 
 /* ---- the thread ------------------------------------------------------- */
@@ -880,6 +929,23 @@ static int add_connections(struct worker *w)
 	return 0;
 }
 
+/* The settings in force from the main thread, while the worker's thread
+ * does not run (creation, freeing): the current worker_live, which the
+ * server keeps until the workers are freed, or the fixed ones. */
+static void worker_settle(struct worker *w)
+{
+	if (w->s.live != NULL) {
+		const struct worker_live *lv = *w->s.live;
+		w->answer = &lv->answer;
+		w->request = &lv->request;
+		w->idle.tv_sec = lv->tcp_idle_timeout;
+		return;
+	}
+	w->answer = w->s.answer;
+	w->request = w->s.request;
+	w->idle.tv_sec = w->s.tcp_idle_timeout;
+}
+
 int worker_create(unsigned id, const struct worker_settings *settings,
 		  struct conf_listen *listens, size_t nlistens,
 		  struct worker **out)
@@ -893,7 +959,7 @@ int worker_create(unsigned id, const struct worker_settings *settings,
 	if (w->s.tcp_max_clients == 0)
 		w->s.tcp_max_clients = 1;
 	w->stop_pipe[0] = w->stop_pipe[1] = -1;
-	w->idle.tv_sec = settings->tcp_idle_timeout;
+	worker_settle(w);
 	int ret = ERR_NOMEM;
 
 	/* No locks: this base is only ever touched by its own thread (the
@@ -968,6 +1034,7 @@ void worker_free(struct worker *w)
 	if (w == NULL)
 		return;
 	worker_stop(w);
+	worker_settle(w);
 	if (w->conns != NULL) {
 		for (size_t i = 0; i < w->s.tcp_max_clients; i++) {
 			struct tcp_conn *c = &w->conns[i];

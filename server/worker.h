@@ -23,16 +23,31 @@
 #include "server/answer.h"
 #include "server/conf.h"
 #include "server/log.h"
+#include "server/request.h"
 
-struct request_env;
+/* What a reconfig changes in running workers. The server makes a new one
+ * from each config and publishes it with one pointer swap (RCU); a worker
+ * takes the pointer at the start of each callback, so that whatever it
+ * does in one callback follows one config -- never the rate of the new
+ * one with the exempt list of the old, say. */
+struct worker_live {
+	struct answer_conf answer;
+	struct request_env request;    /* request.answer == &answer */
+	unsigned tcp_idle_timeout;  /* seconds */
+};
 
 struct worker_settings {
+	/* When set, *live (RCU-protected, replaced by reconfig) gives the
+	 * answer, request and tcp_idle_timeout settings below, which are
+	 * then not used; the server frees a replaced one only after a grace
+	 * period. */
+	struct worker_live *const *live;
 	const struct answer_conf *answer; /* read-only while running */
 	/* TSIG, NOTIFY and transfers (request.h); NULL: plain answers. */
 	const struct request_env *request;
 	const struct logger *log;
 	unsigned tcp_idle_timeout; /* seconds */
-	unsigned tcp_max_clients;  /* for this worker */
+	unsigned tcp_max_clients;  /* for this worker; fixed */
 };
 
 /* Per-worker counters, read after the worker stopped. */
