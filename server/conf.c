@@ -39,7 +39,7 @@ struct parser {
 	bool listen_set;
 	bool identity_set;
 	bool version_set;
-	uint32_t seen; /* server keys given, bit per key */
+	uint64_t seen; /* server keys given, bit per key of server_keys */
 	int errors;
 	bool nomem;
 	conf_error_fn err;
@@ -292,6 +292,31 @@ static void set_number(struct parser *p, const char *key, const char *value,
 	*field = (unsigned)v;
 }
 
+/* NSD's tcp-count: each worker holds this many, whatever their number. */
+static void key_tcp_max_per_worker(struct parser *p, const char *key,
+				   const char *value)
+{
+	set_number(p, key, value, 1, 1000000, "",
+		   &p->conf->tcp_max_clients_per_worker);
+}
+
+static void key_tcp_max_time(struct parser *p, const char *key,
+			     const char *value)
+{
+	set_number(p, key, value, 1, 604800, "seconds", &p->conf->tcp_max_time);
+}
+
+/* RFC 1035 §4.2.2: a length prefix says at most 65535; a server only
+ * needs what its queries, NOTIFYs and transfer requests take (a few
+ * hundred octets, more with TSIG and EDNS padding), and 512 is what any
+ * DNS server must accept. */
+static void key_tcp_max_message(struct parser *p, const char *key,
+				const char *value)
+{
+	set_number(p, key, value, 512, 65535, "octets",
+		   &p->conf->tcp_max_message_size);
+}
+
 /* A cookie secret: 16 octets as 32 hex digits (RFC 9018 §4.4: the
  * servers of a set share it, so that each accepts the others' cookies).
  * Repeatable: the first makes cookies, the others are still accepted,
@@ -469,6 +494,9 @@ static const struct key_def server_keys[] = {
     {"edns-buffer-size", key_edns_size, false},
     {"tcp-idle-timeout", key_tcp_idle, false},
     {"tcp-max-clients", key_tcp_max, false},
+    {"tcp-max-clients-per-worker", key_tcp_max_per_worker, false},
+    {"tcp-max-time", key_tcp_max_time, false},
+    {"tcp-max-message-size", key_tcp_max_message, false},
     {"log-level", key_log_level, false},
     {"storage", key_storage, false},
     {"pidfile", key_pidfile, false},
@@ -488,6 +516,8 @@ static const struct key_def server_keys[] = {
     {"rrl-exempt", key_rrl_exempt, true},
     {NULL, NULL, false},
 };
+_Static_assert(sizeof(server_keys) / sizeof(server_keys[0]) <= 64,
+	       "struct parser's seen has a bit per server key");
 
 /* ---- zone clause ------------------------------------------------------ */
 
@@ -819,6 +849,14 @@ static void open_key(struct parser *p)
 	memset(p->key, 0, sizeof(*p->key));
 	p->key->line = p->line;
 	p->key->conf_file = dup_str(p, p->file);
+}
+
+unsigned conf_tcp_clients_per_worker(const struct conf *c)
+{
+	if (c->tcp_max_clients_per_worker > 0)
+		return c->tcp_max_clients_per_worker;
+	unsigned n = c->workers ? c->workers : 1;
+	return (c->tcp_max_clients + n - 1) / n;
 }
 
 const struct tsig_key *conf_find_key(const struct conf *c, const uint8_t *name)
@@ -1391,11 +1429,11 @@ static void handle_key(struct parser *p, const char *key, const char *value)
 		if (strcmp(defs[i].name, key) != 0)
 			continue;
 		if (p->clause == CLAUSE_SERVER && !defs[i].repeatable) {
-			if (p->seen & (1u << i)) {
+			if (p->seen & (1ull << i)) {
 				report(p, p->line, "duplicate '%s'", key);
 				return;
 			}
-			p->seen |= 1u << i;
+			p->seen |= 1ull << i;
 		}
 		if ((p->clause == CLAUSE_ZONE && p->zone == NULL) ||
 		    (p->clause == CLAUSE_KEY && p->key == NULL))
@@ -1496,6 +1534,8 @@ static void init_conf(struct conf *c)
 	c->edns_buffer_size = CONF_DEFAULT_EDNS_SIZE;
 	c->tcp_idle_timeout = CONF_DEFAULT_TCP_IDLE;
 	c->tcp_max_clients = CONF_DEFAULT_TCP_MAX;
+	c->tcp_max_time = CONF_DEFAULT_TCP_MAX_TIME;
+	c->tcp_max_message_size = CONF_DEFAULT_TCP_MAX_MSG;
 	c->control_timeout = CONTROL_TIMEOUT;
 	c->control_max_request = CONTROL_MAX_REQUEST;
 	c->control_max_clients = CONTROL_MAX_CLIENTS;

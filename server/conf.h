@@ -31,6 +31,12 @@
 #define CONF_DEFAULT_EDNS_SIZE 1232
 #define CONF_DEFAULT_TCP_IDLE  10
 #define CONF_DEFAULT_TCP_MAX   1000
+/* A TCP connection, however busy, ends after this long: BIND's
+ * max-transfer-time-out, so that a 1 GB transfer out may average down to
+ * 140 KB/s, but a client reading one window at a time cannot keep its
+ * slot (and the zone version it streams) for ever. */
+#define CONF_DEFAULT_TCP_MAX_TIME 7200
+#define CONF_DEFAULT_TCP_MAX_MSG  65535 /* what a length prefix can say */
 #define CONF_MAX_WORKERS       256
 #define CONF_MAX_NSID	       128
 #define CONF_MAX_TXT	       255 /* one <character-string> (RFC 1035 §3.3) */
@@ -102,6 +108,10 @@ struct conf {
 	uint16_t edns_buffer_size;
 	unsigned tcp_idle_timeout; /* seconds */
 	unsigned tcp_max_clients;  /* for the whole server */
+	unsigned tcp_max_clients_per_worker; /* 0: tcp_max_clients split
+						 over the workers */
+	unsigned tcp_max_time;	       /* seconds a TCP connection may last */
+	unsigned tcp_max_message_size; /* octets of a client's TCP message */
 	/* DNS Cookies (RFC 7873): the first secret makes server cookies,
 	 * all are accepted; none configured: one made at random at start. */
 	uint8_t (*cookie_secrets)[COOKIE_SECRET_LEN];
@@ -176,6 +186,10 @@ void conf_free(struct conf *c);
 
 /* The key named `name` (any case), or NULL. */
 const struct tsig_key *conf_find_key(const struct conf *c, const uint8_t *name);
+
+/* The TCP connections each worker may hold: tcp-max-clients-per-worker
+ * when set, else tcp-max-clients split over the workers (rounded up). */
+unsigned conf_tcp_clients_per_worker(const struct conf *c);
 
 /* Parses "address[@port]" (IPv4 or IPv6) into *out. Returns 0 or
  * ERR_SYNTAX. */

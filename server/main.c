@@ -714,6 +714,8 @@ static struct worker_live *live_new(struct server *s, struct conf *c,
 	    .notify_fd = s->notify_pipe[1],
 	};
 	lv->tcp_idle_timeout = c->tcp_idle_timeout;
+	lv->tcp_max_time = c->tcp_max_time;
+	lv->tcp_max_message_size = c->tcp_max_message_size;
 	return lv;
 }
 
@@ -738,6 +740,8 @@ static void sum_stats(struct server *s, struct worker_stats *out)
 		out->tcp_accepted += st->tcp_accepted;
 		out->tcp_refused += st->tcp_refused;
 		out->tcp_timeouts += st->tcp_timeouts;
+		out->tcp_overtime += st->tcp_overtime;
+		out->tcp_oversize += st->tcp_oversize;
 		out->rrl_dropped += st->rrl_dropped;
 		out->rrl_slipped += st->rrl_slipped;
 		out->responses += st->responses;
@@ -846,7 +850,7 @@ static const char *reconfig(struct server *s, struct control_reply *r)
 	/* Publish, wait until no worker can see the old ones, free them.
 	 * Everything the workers use changes at once: zones, keys, cookie
 	 * secrets and cookie-require, rate limiting, identity, version,
-	 * NSID, EDNS size, the TCP idle timeout. */
+	 * NSID, EDNS size, the TCP timeouts and message size. */
 	struct zones *old_zones = s->zones;
 	struct conf *old_conf = s->conf;
 	struct worker_live *old_live = s->live;
@@ -863,6 +867,13 @@ static const char *reconfig(struct server *s, struct control_reply *r)
 	control_limits(s, conf);
 	if (!same_listens(old_conf, conf))
 		control_printf(r, "note: listen and workers changes need a restart");
+	/* The workers' connection slots are made at start. */
+	if (old_conf->tcp_max_clients != conf->tcp_max_clients ||
+	    old_conf->tcp_max_clients_per_worker !=
+		conf->tcp_max_clients_per_worker)
+		control_printf(r, "note: tcp-max-clients and "
+			       "tcp-max-clients-per-worker changes need a "
+			       "restart");
 	conf_free(old_conf);
 	free(old_conf);
 	zones_start(zones);
@@ -943,6 +954,10 @@ static const char *on_control(void *arg, int argc, char **argv,
 			       (unsigned long long)(now.tcp_refused - s->stats_base.tcp_refused));
 		control_printf(r, "tcp-timeouts: %llu",
 			       (unsigned long long)(now.tcp_timeouts - s->stats_base.tcp_timeouts));
+		control_printf(r, "tcp-overtime: %llu",
+			       (unsigned long long)(now.tcp_overtime - s->stats_base.tcp_overtime));
+		control_printf(r, "tcp-oversize: %llu",
+			       (unsigned long long)(now.tcp_oversize - s->stats_base.tcp_oversize));
 		control_printf(r, "responses: %llu",
 			       (unsigned long long)(now.responses - s->stats_base.responses));
 		control_printf(r, "rrl-dropped: %llu",
@@ -1001,10 +1016,7 @@ static int create_workers(struct server *s)
 	struct worker_settings ws = {
 	    .live = &s->live,
 	    .log = &s->log,
-	    /* tcp-max-clients is for the whole server; each worker
-	     * takes its share, rounded up. */
-	    .tcp_max_clients =
-		(c->tcp_max_clients + s->nworkers - 1) / s->nworkers,
+	    .tcp_max_clients = conf_tcp_clients_per_worker(c),
 	};
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		int ret = worker_create(i, &ws, c->listens, c->nlistens,
@@ -1098,9 +1110,10 @@ out:
 
 /* Raises the descriptor limit to the hard limit, as NSD and Knot do: each
  * TCP client takes one, and running out stalls accepting. Says so when
- * tcp-max-clients cannot fit even then. */
+ * the TCP and control clients cannot fit even then. */
 static void raise_fd_limit(struct server *s)
 {
+	const struct conf *c = s->conf;
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return;
@@ -1109,13 +1122,21 @@ static void raise_fd_limit(struct server *s)
 		setrlimit(RLIMIT_NOFILE, &rl);
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	/* Listening sockets, transfers, journals, the control socket. */
-	rlim_t want = (rlim_t)s->conf->tcp_max_clients + 64;
+	/* Every worker's TCP clients, the control clients, and 64 for the
+	 * listening sockets, transfers in, journals and zone files. */
+	rlim_t tcp = (rlim_t)conf_tcp_clients_per_worker(c) * c->workers;
+	rlim_t want = tcp + c->control_max_clients + 64;
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
-		log_warning(&s->log, "descriptor limit %llu is below "
-			    "tcp-max-clients + 64 (%llu): TCP clients past it "
-			    "wait until others leave",
+		log_warning(&s->log,
+			    "descriptor limit %llu is below the %llu "
+			    "TCP clients of the workers (%s) + "
+			    "control-max-clients + 64 (%llu): TCP clients past "
+			    "it wait until others leave",
 			    (unsigned long long)rl.rlim_cur,
+			    (unsigned long long)tcp,
+			    c->tcp_max_clients_per_worker
+				? "tcp-max-clients-per-worker x workers"
+				: "tcp-max-clients",
 			    (unsigned long long)want);
 }
 

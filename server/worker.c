@@ -79,6 +79,7 @@ struct tcp_conn {
 	struct request_xfr *xfr; /* a transfer being streamed, or NULL */
 	bool eof; /* the client closed its side */
 	struct event *read_ev, *write_ev, *idle_ev;
+	struct event *max_time_ev; /* the end of its life (tcp-max-time) */
 	uint8_t *in; /* unprocessed input */
 	size_t in_len, in_cap;
 	uint8_t *out; /* output not yet accepted by the kernel */
@@ -108,6 +109,8 @@ struct worker {
 	const struct answer_conf *answer;
 	const struct request_env *request;
 	struct timeval idle;
+	struct timeval max_time; /* tv_sec 0: no limit */
+	size_t max_message;
 
 	struct answer_scratch *scratch;
 	struct rrl *rrl;  /* response rate limiting buckets */
@@ -144,6 +147,8 @@ static void worker_enter(struct worker *w)
 	w->answer = &lv->answer;
 	w->request = &lv->request;
 	w->idle.tv_sec = lv->tcp_idle_timeout;
+	w->max_time.tv_sec = lv->tcp_max_time;
+	w->max_message = lv->tcp_max_message_size;
 }
 
 static void worker_leave(struct worker *w)
@@ -460,6 +465,7 @@ static void tcp_close(struct tcp_conn *c)
 	event_del(c->read_ev);
 	event_del(c->write_ev);
 	event_del(c->idle_ev);
+	event_del(c->max_time_ev);
 	close(c->fd);
 	c->fd = -1;
 	c->eof = false;
@@ -576,6 +582,22 @@ static bool tcp_stream(struct tcp_conn *c)
 	return true;
 }
 
+/* Closes the connection when the length prefix at `pos` of the input
+ * announces more than tcp-max-message-size, before any buffer grows for
+ * the message. Returns true when it did. */
+static bool tcp_oversize(struct tcp_conn *c, size_t pos)
+{
+	struct worker *w = c->w;
+	if (c->in_len - pos < 2)
+		return false;
+	size_t mlen = (size_t)c->in[pos] << 8 | c->in[pos + 1];
+	if (mlen <= w->max_message)
+		return false;
+	w->stats.tcp_oversize++;
+	tcp_close(c);
+	return true;
+}
+
 static bool tcp_process(struct tcp_conn *c)
 {
 	struct worker *w = c->w;
@@ -584,6 +606,8 @@ static bool tcp_process(struct tcp_conn *c)
 		return false;
 	while (c->xfr == NULL && out_pending(c) < TCP_OUT_HIGH &&
 	       c->in_len - pos >= 2) {
+		if (tcp_oversize(c, pos))
+			return false;
 		size_t mlen = (size_t)c->in[pos] << 8 | c->in[pos + 1];
 		if (c->in_len - pos - 2 < mlen)
 			break;
@@ -635,8 +659,9 @@ static bool tcp_process(struct tcp_conn *c)
 	return true;
 }
 
-/* Room to read into: at least the rest of the message being received.
- * Returns the free space (0 on ENOMEM or while complete messages wait). */
+/* Room to read into: at least the rest of the message being received
+ * (whose prefix tcp_oversize has passed). Returns the free space (0 on
+ * ENOMEM or while complete messages wait). */
 static size_t tcp_in_space(struct tcp_conn *c)
 {
 	size_t need = TCP_IN_INITIAL;
@@ -658,6 +683,10 @@ static size_t tcp_in_space(struct tcp_conn *c)
 static void tcp_read(struct tcp_conn *c)
 {
 	for (int round = 0; round < TCP_READS; round++) {
+		/* (tcp_process checks each prefix too, but not while output
+		 * or a transfer holds it back.) */
+		if (tcp_oversize(c, 0))
+			return;
 		size_t space = tcp_in_space(c);
 		if (space == 0) {
 			tcp_close(c);
@@ -735,6 +764,27 @@ static void tcp_idle_cb(evutil_socket_t fd, short what, void *arg)
 	worker_leave(w);
 }
 
+/* tcp-max-time: a connection is closed after this long however busy it
+ * is. The idle timeout is re-armed by every bit of progress, so without
+ * this a client reading a transfer a few octets at a time would keep
+ * its slot, and the zone version it streams, for ever (RFC 7766 §6.2.3
+ * lets a server close any connection to save its resources). */
+static void tcp_max_time_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+	struct worker *w = c->w;
+	worker_enter(w);
+	w->stats.tcp_overtime++;
+	if (c->xfr != NULL)
+		log_warning(w->s.log,
+			    "zone %s: transfer to %s cut: the "
+			    "connection reached tcp-max-time (%lld s)",
+			    c->xfr->zone, c->xfr->peer,
+			    (long long)w->max_time.tv_sec);
+	tcp_close(c);
+	worker_leave(w);
+}
+
 static void tcp_open(struct worker *w, struct tcp_conn *c, int fd)
 {
 	int on = 1;
@@ -747,8 +797,11 @@ static void tcp_open(struct worker *w, struct tcp_conn *c, int fd)
 	event_assign(c->write_ev, w->base, fd, EV_WRITE | EV_PERSIST,
 		     tcp_write_cb, c);
 	event_assign(c->idle_ev, w->base, -1, 0, tcp_idle_cb, c);
+	event_assign(c->max_time_ev, w->base, -1, 0, tcp_max_time_cb, c);
 	event_add(c->read_ev, NULL);
 	tcp_touch(c);
+	if (w->max_time.tv_sec > 0)
+		event_add(c->max_time_ev, &w->max_time);
 	w->nconns++;
 	w->stats.tcp_accepted++;
 }
@@ -921,7 +974,9 @@ static int add_connections(struct worker *w)
 		c->read_ev = event_new(w->base, -1, 0, NULL, NULL);
 		c->write_ev = event_new(w->base, -1, 0, NULL, NULL);
 		c->idle_ev = event_new(w->base, -1, 0, NULL, NULL);
-		if (!c->read_ev || !c->write_ev || !c->idle_ev)
+		c->max_time_ev = event_new(w->base, -1, 0, NULL, NULL);
+		if (!c->read_ev || !c->write_ev || !c->idle_ev ||
+		    !c->max_time_ev)
 			return ERR_NOMEM;
 		c->next_free = w->free_conns;
 		w->free_conns = c;
@@ -939,11 +994,16 @@ static void worker_settle(struct worker *w)
 		w->answer = &lv->answer;
 		w->request = &lv->request;
 		w->idle.tv_sec = lv->tcp_idle_timeout;
+		w->max_time.tv_sec = lv->tcp_max_time;
+		w->max_message = lv->tcp_max_message_size;
 		return;
 	}
 	w->answer = w->s.answer;
 	w->request = w->s.request;
 	w->idle.tv_sec = w->s.tcp_idle_timeout;
+	w->max_time.tv_sec = w->s.tcp_max_time;
+	w->max_message =
+	    w->s.tcp_max_message_size ? w->s.tcp_max_message_size : MSG_MAXLEN;
 }
 
 int worker_create(unsigned id, const struct worker_settings *settings,
@@ -1046,6 +1106,8 @@ void worker_free(struct worker *w)
 				event_free(c->write_ev);
 			if (c->idle_ev)
 				event_free(c->idle_ev);
+			if (c->max_time_ev)
+				event_free(c->max_time_ev);
 			free(c->in);
 			free(c->out);
 		}

@@ -7,7 +7,8 @@
  * socket, a buffer or a lock. UDP is read and answered in batches
  * (recvmmsg/sendmmsg) into buffers allocated once; TCP follows RFC 7766
  * (length framing, partial reads and writes, pipelined queries answered in
- * order, an idle timeout, a cap on connections).
+ * order, an idle timeout, a cap on connections, on a message's size and
+ * on a connection's whole life).
  *
  * Zone versions are read under liburcu QSBR: a worker is an RCU reader
  * that stays offline while it waits for events and comes online only
@@ -33,21 +34,25 @@
 struct worker_live {
 	struct answer_conf answer;
 	struct request_env request;    /* request.answer == &answer */
-	unsigned tcp_idle_timeout;  /* seconds */
+	unsigned tcp_idle_timeout;     /* seconds */
+	unsigned tcp_max_time;	       /* seconds a connection may last */
+	unsigned tcp_max_message_size; /* octets of a client's message */
 };
 
 struct worker_settings {
 	/* When set, *live (RCU-protected, replaced by reconfig) gives the
-	 * answer, request and tcp_idle_timeout settings below, which are
-	 * then not used; the server frees a replaced one only after a grace
-	 * period. */
+	 * answer, request and tcp_* settings below but tcp_max_clients, which
+	 * are then not used; the server frees a replaced one only after a
+	 * grace period. */
 	struct worker_live *const *live;
 	const struct answer_conf *answer; /* read-only while running */
 	/* TSIG, NOTIFY and transfers (request.h); NULL: plain answers. */
 	const struct request_env *request;
 	const struct logger *log;
-	unsigned tcp_idle_timeout; /* seconds */
-	unsigned tcp_max_clients;  /* for this worker; fixed */
+	unsigned tcp_idle_timeout;     /* seconds */
+	unsigned tcp_max_time;	       /* seconds; 0: no limit */
+	unsigned tcp_max_message_size; /* octets; 0: 65535 */
+	unsigned tcp_max_clients;      /* for this worker; fixed */
 };
 
 /* Per-worker counters, read after the worker stopped. */
@@ -57,7 +62,10 @@ struct worker_stats {
 	uint64_t tcp_queries;
 	uint64_t tcp_accepted;
 	uint64_t tcp_refused; /* closed at once: connection cap */
-	uint64_t tcp_timeouts;
+	uint64_t tcp_timeouts; /* closed: idle (tcp-idle-timeout) */
+	uint64_t tcp_overtime; /* closed: open too long (tcp-max-time) */
+	uint64_t tcp_oversize; /* closed: message announced over
+				  tcp-max-message-size */
 	uint64_t rrl_dropped; /* rate limiting: not sent */
 	uint64_t rrl_slipped; /* ... sent truncated instead */
 	uint64_t responses;

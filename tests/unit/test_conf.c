@@ -699,6 +699,118 @@ START_TEST(cookies_and_rrl)
 }
 END_TEST
 
+/* Resource limits (issue 9): TCP clients per worker, a connection's
+ * whole life, a client's message size, the control socket's limits and a
+ * transfer in's whole time. */
+START_TEST(resource_limits)
+{
+	struct conf c;
+	struct errors e;
+	ck_assert_msg(parse("server:\n"
+			    "  workers: 4\n"
+			    "  tcp-max-clients: 10\n"
+			    "  tcp-max-clients-per-worker: 300\n"
+			    "  tcp-max-time: 600\n"
+			    "  tcp-max-message-size: 512\n"
+			    "  control-timeout: 30\n"
+			    "  control-max-request: 1024\n"
+			    "  control-max-clients: 4\n"
+			    "  storage: /var/lib/tandem\n"
+			    "zone:\n"
+			    "  name: example.net\n"
+			    "  primary: 192.0.2.1\n"
+			    "  max-transfer-time-in: 60\n",
+			    &c, &e) == 0,
+		      "%s", e.text);
+	ck_assert_uint_eq(c.tcp_max_clients_per_worker, 300);
+	/* Set, it wins over the split of tcp-max-clients. */
+	ck_assert_uint_eq(conf_tcp_clients_per_worker(&c), 300);
+	ck_assert_uint_eq(c.tcp_max_time, 600);
+	ck_assert_uint_eq(c.tcp_max_message_size, 512);
+	ck_assert_uint_eq(c.control_timeout, 30);
+	ck_assert_uint_eq(c.control_max_request, 1024);
+	ck_assert_uint_eq(c.control_max_clients, 4);
+	ck_assert_uint_eq(c.zones[0].xfr.transfer_timeout, 60);
+	conf_free(&c);
+
+	/* Defaults: tcp-max-clients split over the workers, rounded up; a
+	 * connection lives 2 hours at most; any message a prefix can frame;
+	 * the control socket as before; 2 hours for a transfer in. */
+	ck_assert_msg(parse("server:\n  workers: 3\n"
+			    "  storage: /var/lib/tandem\n"
+			    "zone:\n  name: example.net\n"
+			    "  primary: 192.0.2.1\n",
+			    &c, &e) == 0,
+		      "%s", e.text);
+	ck_assert_uint_eq(c.tcp_max_clients_per_worker, 0);
+	ck_assert_uint_eq(conf_tcp_clients_per_worker(&c),
+			  (CONF_DEFAULT_TCP_MAX + 2) / 3);
+	ck_assert_uint_eq(c.tcp_max_time, CONF_DEFAULT_TCP_MAX_TIME);
+	ck_assert_uint_eq(c.tcp_max_time, 7200);
+	ck_assert_uint_eq(c.tcp_max_message_size, 65535);
+	ck_assert_uint_eq(c.control_timeout, CONTROL_TIMEOUT);
+	ck_assert_uint_eq(c.control_max_request, CONTROL_MAX_REQUEST);
+	ck_assert_uint_eq(c.control_max_clients, CONTROL_MAX_CLIENTS);
+	ck_assert_uint_eq(c.zones[0].xfr.transfer_timeout,
+			  XFRD_DEFAULT_TRANSFER_TIME);
+	ck_assert_uint_eq(c.zones[0].xfr.transfer_timeout, 7200);
+	conf_free(&c);
+
+	/* The bounds themselves are accepted. */
+	ck_assert_int_eq(parse("server:\n"
+			       "  tcp-max-clients-per-worker: 1\n"
+			       "  tcp-max-time: 604800\n"
+			       "  tcp-max-message-size: 65535\n"
+			       "  control-timeout: 1\n"
+			       "  control-max-request: 65536\n"
+			       "  control-max-clients: 1024\n",
+			       &c, &e),
+			 0);
+	ck_assert_uint_eq(conf_tcp_clients_per_worker(&c), 1);
+	conf_free(&c);
+
+	expect_error("server:\n  tcp-max-clients-per-worker: 0\n", 2,
+		     "bad tcp-max-clients-per-worker '0' (expected 1 to "
+		     "1000000)");
+	expect_error("server:\n  tcp-max-clients-per-worker: many\n", 2,
+		     "bad tcp-max-clients-per-worker 'many'");
+	expect_error("server:\n  tcp-max-time: 0\n", 2,
+		     "bad tcp-max-time '0' (expected 1 to 604800 seconds)");
+	expect_error("server:\n  tcp-max-time: 604801\n", 2,
+		     "bad tcp-max-time '604801'");
+	expect_error("server:\n  tcp-max-time: 10s\n", 2,
+		     "bad tcp-max-time '10s'");
+	expect_error("server:\n  tcp-max-message-size: 511\n", 2,
+		     "bad tcp-max-message-size '511' (expected 512 to 65535 "
+		     "octets)");
+	expect_error("server:\n  tcp-max-message-size: 65536\n", 2,
+		     "bad tcp-max-message-size '65536'");
+	expect_error("server:\n  control-timeout: 0\n", 2,
+		     "bad control-timeout '0' (expected 1 to 3600 seconds)");
+	expect_error("server:\n  control-timeout: 3601\n", 2,
+		     "bad control-timeout '3601'");
+	expect_error("server:\n  control-max-request: 255\n", 2,
+		     "bad control-max-request '255' (expected 256 to 65536 "
+		     "octets)");
+	expect_error("server:\n  control-max-request: 65537\n", 2,
+		     "bad control-max-request '65537'");
+	expect_error("server:\n  control-max-clients: 0\n", 2,
+		     "bad control-max-clients '0' (expected 1 to 1024)");
+	expect_error("server:\n  control-max-clients: 1025\n", 2,
+		     "bad control-max-clients '1025'");
+	expect_error("server:\n  tcp-max-time: 10\n  tcp-max-time: 20\n", 3,
+		     "duplicate 'tcp-max-time'");
+	expect_error("zone:\n  name: example.net\n  file: x.zone\n"
+		     "  max-transfer-time-in: 0\n",
+		     4,
+		     "bad max-transfer-time-in '0' (expected 1 to 2419200 "
+		     "seconds)");
+	expect_error("zone:\n  name: example.net\n  file: x.zone\n"
+		     "  max-transfer-time-in: 2419201\n",
+		     4, "bad max-transfer-time-in '2419201'");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("conf");
@@ -719,6 +831,7 @@ int main(void)
 	tcase_add_test(tc, reload_keeps_identity);
 	tcase_add_test(tc, garbage_never_crashes);
 	tcase_add_test(tc, cookies_and_rrl);
+	tcase_add_test(tc, resource_limits);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
