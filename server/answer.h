@@ -33,15 +33,17 @@ struct cookie_secrets {
 };
 
 struct answer_conf {
-	struct zonedb *zonedb;        /* RCU-protected: replaced by reconfig */
+	struct zonedb *zonedb;        /* RCU-protected: reload replaces it;
+					 reconfig publishes a new
+					 answer_conf whole (worker_live) */
 	uint16_t edns_size;   /* our EDNS UDP payload size (RFC 6891) */
 	const char *identity; /* id.server, hostname.bind; NULL: REFUSED */
 	const char *version;  /* version.bind, version.server; NULL:
 				 REFUSED */
 	const uint8_t *nsid;  /* RFC 5001 NSID payload; NULL: none */
 	size_t nsid_len;
-	/* DNS Cookies (RFC 7873, RFC 9018); RCU-protected (reconfig rotates
-	 * secrets); NULL: no cookies. */
+	/* DNS Cookies (RFC 7873, RFC 9018); RCU-protected, like the rest of
+	 * this block under reconfig (secret rotation); NULL: no cookies. */
 	const struct cookie_secrets *cookies;
 	bool cookie_require;  /* a UDP query without a valid server cookie
 				 gets BADCOOKIE (RFC 7873 §5.2.3) */

@@ -20,8 +20,10 @@
 /* What a worker needs to handle requests. Read-only while it runs. */
 struct request_env {
 	const struct answer_conf *answer;
-	struct conf *conf;            /* keys; RCU-protected: reconfig
-					 replaces it */
+	struct conf *conf;            /* keys; read under the RCU read
+					 lock: reconfig publishes a new
+					 env (worker_live) and frees this
+					 one's config after a grace period */
 	const struct logger *log;
 	int notify_fd;                /* write end to the main thread */
 };
