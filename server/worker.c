@@ -547,10 +547,6 @@ static void tcp_touch(struct tcp_conn *c)
 	event_add(c->idle_ev, &c->w->idle);
 }
 
-/* Answers the complete queries in the input buffer, in order (RFC 7766
- * §6.2.1.1), until output backs up. Then listens for what is needed next:
- * writability while output waits, else more input. Returns false when the
- * connection was closed. */
 /* Streams the transfer in progress while the output has room (the write
  * watermark: a slow client holds back only its own transfer). Returns
  * false when the connection was closed. */
@@ -598,6 +594,10 @@ static bool tcp_oversize(struct tcp_conn *c, size_t pos)
 	return true;
 }
 
+/* Answers the complete queries in the input buffer, in order (RFC 7766
+ * §6.2.1.1), until output backs up. Then listens for what is needed next:
+ * writability while output waits, else more input. Returns false when the
+ * connection was closed. */
 static bool tcp_process(struct tcp_conn *c)
 {
 	struct worker *w = c->w;

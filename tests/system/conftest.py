@@ -91,14 +91,7 @@ class _Shared:
         return inst
 
     def stop_all(self):
-        errors = []
-        for inst in self.instances.values():
-            try:
-                inst.stop(check=True)
-            except AssertionError as e:
-                errors.append(str(e))
-        if errors:
-            pytest.fail("\n\n".join(errors), pytrace=False)
+        servers.stop_all(self.instances.values())
 
 
 @pytest.fixture(scope="session")
@@ -139,6 +132,22 @@ def server(request, shared_servers):
 
 
 @pytest.fixture
+def started():
+    """The servers a test starts (it appends them), stopped at teardown,
+    last started first (secondaries before their primaries), and checked
+    (servers.stop_all)."""
+    lst = []
+    yield lst
+    servers.stop_all(list(reversed(lst)))
+
+
+@pytest.fixture
+def nodes(started):
+    """Another name for `started`."""
+    return started
+
+
+@pytest.fixture
 def make_server(tmp_path, build_dir):
     """Start a private server with its own knobs:
     make_server("nsd", identity="hide").  Stopped (and checked for an
@@ -154,14 +163,7 @@ def make_server(tmp_path, build_dir):
         return srv
 
     yield make
-    errors = []
-    for srv in started:
-        try:
-            srv.stop(check=True)
-        except AssertionError as e:
-            errors.append(str(e))
-    if errors:
-        pytest.fail("\n\n".join(errors), pytrace=False)
+    servers.stop_all(started)
 
 
 # ---- replication features (issues 4-6) ------------------------------------

@@ -101,6 +101,22 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                      "runtime error:", "WARNING: ThreadSanitizer")
 
 
+def stop_all(nodes):
+    """Stops every server in `nodes` (in that order), each checked for a
+    clean exit and no sanitizer report, and fails the test with all the
+    reports if any was not clean: one bad server does not leave the
+    others running."""
+    errors = []
+    for n in nodes:
+        try:
+            n.stop(check=True)
+        except AssertionError as e:
+            errors.append(str(e))
+    if errors:
+        import pytest
+        pytest.fail("\n\n".join(errors), pytrace=False)
+
+
 class ServerDied(AssertionError):
     pass
 

@@ -67,20 +67,6 @@ def start_node(tmp_path, build_dir, zones, **kw):
     return node.start()
 
 
-@pytest.fixture
-def nodes():
-    started = []
-    yield started
-    errors = []
-    for n in started:
-        try:
-            n.stop(check=True)
-        except AssertionError as e:
-            errors.append(str(e))
-    if errors:
-        pytest.fail("\n\n".join(errors), pytrace=False)
-
-
 def reload_to(node, zone, serial, timeout=10.0):
     """Reload (control socket, or SIGHUP without one) and wait until the
     new serial is served."""

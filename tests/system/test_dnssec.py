@@ -114,17 +114,6 @@ def all_zones(signed):
     return out
 
 
-def _stop_all(started):
-    errors = []
-    for srv in started:
-        try:
-            srv.stop(check=True)
-        except AssertionError as e:
-            errors.append(str(e))
-    if errors:
-        pytest.fail("\n\n".join(errors), pytrace=False)
-
-
 def _start_peer(name, workdir, zones):
     cls = servers.PEERS[name]
     if not os.access(cls.binary(), os.X_OK):
@@ -143,7 +132,7 @@ def dnssec_peers(signed, tmp_path_factory):
                 all_zones(signed)))
         yield {s.name: s for s in started}
     finally:
-        _stop_all(started)
+        servers.stop_all(started)
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +146,7 @@ def dnssec_tandemd(signed, tmp_path_factory, build_dir):
     try:
         yield srv
     finally:
-        _stop_all([srv])
+        servers.stop_all([srv])
 
 
 # ---------------------------------------------------------------------------
@@ -1348,14 +1337,6 @@ def test_truncation_tandemd(signed, dnssec_peers, dnssec_tandemd, variant):
 
 XFR_TIMERS = {"refresh-min": 1, "retry-min": 1, "expire-min": 1}
 RESIGN_INCEPTION = "20240201000000"
-
-
-@pytest.fixture
-def started():
-    """Servers to stop (checked) at teardown, last started first."""
-    lst = []
-    yield lst
-    _stop_all(list(reversed(lst)))
 
 
 def axfr_rrs(port, apex):

@@ -103,14 +103,7 @@ def private_tandemd(tmp_path, build_dir, tandemd_bin):
         return srv
 
     yield make
-    errors = []
-    for srv in started:
-        try:
-            srv.stop(check=True)
-        except AssertionError as e:
-            errors.append(str(e))
-    if errors:
-        pytest.fail("\n\n".join(errors), pytrace=False)
+    servers.stop_all(started)
 
 
 def outcome(reply, sent):

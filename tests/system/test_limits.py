@@ -28,18 +28,16 @@ import os
 import shutil
 import socket
 import struct
-import subprocess
 import threading
 import time
 
 import dns.rcode
-import pytest
 
 import dnsclient
 import fakeprimary
 import hostile
 import servers
-from hostile import (TYPE_A, assert_healthy, close_all, closed_by_peer, frame,
+from hostile import (assert_healthy, close_all, closed_by_peer, frame,
                      open_many, padded_query, query_wire, socket_fds)
 from replication import (Acl, Remote, TandemdNode, ZoneConf, control_request,
                          parse_kv, soa_rcode, wait_serial, wait_until)
@@ -49,22 +47,6 @@ TYPE_AXFR = 252
 
 # ---------------------------------------------------------------------------
 # fixtures and helpers
-
-@pytest.fixture
-def nodes():
-    """The tandemd started by a test, stopped and checked (clean exit, no
-    sanitizer report) at teardown."""
-    started = []
-    yield started
-    errors = []
-    for n in started:
-        try:
-            n.stop(check=True)
-        except AssertionError as e:
-            errors.append(str(e))
-    if errors:
-        pytest.fail("\n\n".join(errors), pytrace=False)
-
 
 def _example_com(tmp_path):
     """A copy of the test zone example.com (www.example.com A 192.0.2.80,

@@ -53,14 +53,7 @@ class Pair:
             keys=[key], port=sport)
 
     def stop(self):
-        errors = []
-        for s in (self.sec, self.prim):
-            try:
-                s.stop(check=True)
-            except AssertionError as e:
-                errors.append(str(e))
-        if errors:
-            pytest.fail("\n\n".join(errors), pytrace=False)
+        servers.stop_all((self.sec, self.prim))
 
 
 @pytest.fixture

@@ -47,21 +47,6 @@ PEERS = ["named", "nsd", "knot"]
 PRIMARY_FEATURES = ("keys", "tsig", "axfr_out", "ixfr_out", "notify_out")
 
 
-@pytest.fixture
-def started():
-    """Servers to stop (checked) at teardown, secondaries first."""
-    lst = []
-    yield lst
-    errors = []
-    for s in reversed(lst):
-        try:
-            s.stop(check=True)
-        except AssertionError as e:
-            errors.append(str(e))
-    if errors:
-        pytest.fail("\n\n".join(errors), pytrace=False)
-
-
 def _hidden_primary(tmp_path, build_dir, peer_name, key, started, **zkw):
     """tandemd primary of ZONE, notifying and allowing one peer secondary
     of that kind; returns (zone, tandemd, peer), both running, the peer

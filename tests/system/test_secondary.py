@@ -46,20 +46,6 @@ FEATURES = ("keys", "tsig", "xfr_in", "axfr_out")
 TIMERS = {"refresh-min": 1, "retry-min": 1, "expire-min": 1}
 
 
-@pytest.fixture
-def started():
-    lst = []
-    yield lst
-    errors = []
-    for s in reversed(lst):
-        try:
-            s.stop(check=True)
-        except AssertionError as e:
-            errors.append(str(e))
-    if errors:
-        pytest.fail("\n\n".join(errors), pytrace=False)
-
-
 def _secondary(tmp_path, build_dir, primaries, key=None, port=None,
                name="t", notify=(), **kw):
     """A tandemd secondary of ZONE (not started)."""
