@@ -370,6 +370,18 @@ def closed_by_peer(socks, wait):
     return closed, pending
 
 
+def connections_held(host, port, count, wait):
+    """Opens `count` TCP connections, waits `wait` seconds, and returns
+    how many the server still holds (did not close or reset); all are
+    closed again before it returns."""
+    socks = open_many(host, port, count)
+    try:
+        closed, held = closed_by_peer(socks, wait)
+        return len(held)
+    finally:
+        close_all(socks)
+
+
 def close_all(socks):
     for s in socks:
         try:

@@ -37,7 +37,8 @@ import dnsclient
 import fakeprimary
 import hostile
 import servers
-from hostile import (assert_healthy, close_all, closed_by_peer, frame,
+from hostile import (assert_healthy, close_all, closed_by_peer,
+                     connections_held, frame,
                      open_many, padded_query, query_wire, socket_fds)
 from replication import (Acl, Remote, TandemdNode, ZoneConf, control_request,
                          parse_kv, soa_rcode, wait_serial, wait_until)
@@ -141,12 +142,8 @@ def test_tcp_max_clients_per_worker_each_worker(tmp_path, build_dir,
     node = _start(tmp_path, build_dir, nodes,
                   ["tcp-max-clients: 1", "tcp-max-clients-per-worker: 2"],
                   workers=2)
-    socks = open_many(node.host, node.port, 20)
-    try:
-        closed, held = closed_by_peer(socks, 0.5)
-        assert len(held) == 4, "2 per worker x 2: %d held" % len(held)
-    finally:
-        close_all(socks)
+    held = connections_held(node.host, node.port, 20, 0.5)
+    assert held == 4, "2 per worker x 2: %d held" % held
     assert_healthy(node, n=20)
 
 
@@ -562,10 +559,6 @@ def test_reconfig_applies_limits(tmp_path, build_dir, tandemd_bin, nodes):
         assert c.closed_by_peer(3.0), "tcp-max-time 1 not applied"
         assert 0.7 <= time.monotonic() - t0 <= 2.0
     # tcp-max-clients 5 is not in force: 10 connections are all held
-    socks = open_many(node.host, node.port, 10)
-    try:
-        closed, held = closed_by_peer(socks, 0.3)
-        assert len(held) == 10, "%d held" % len(held)
-    finally:
-        close_all(socks)
+    held = connections_held(node.host, node.port, 10, 0.3)
+    assert held == 10, "%d held" % held
     assert_healthy(node, n=20, tcp=False)
