@@ -121,6 +121,9 @@ static int read_name(const uint8_t *msg, size_t len, size_t *posp, size_t end,
 	size_t run_start = pos;
 	size_t after = 0; /* end of the name as written; 0: no pointer yet */
 	size_t outlen = 0;
+	/* Labels are checked one by one and copied a run at a time (the
+	 * labels between two pointers are contiguous in the message). */
+	size_t copy_from = pos, copy_to = 0;
 
 	for (;;) {
 		if (pos >= end)
@@ -135,7 +138,6 @@ static int read_name(const uint8_t *msg, size_t len, size_t *posp, size_t end,
 			/* The label plus the root label still to come. */
 			if (outlen + octet + 2 > DNAME_MAXLEN)
 				return ERR_NAMELEN;
-			memcpy(out + outlen, msg + pos, (size_t)octet + 1);
 			outlen += (size_t)octet + 1;
 			pos += (size_t)octet + 1;
 			break;
@@ -150,7 +152,9 @@ static int read_name(const uint8_t *msg, size_t len, size_t *posp, size_t end,
 				after = pos + 2;
 			if (target >= run_start)
 				return ERR_PTRLOOP;
-			pos = run_start = target;
+			memcpy(out + copy_to, msg + copy_from, outlen - copy_to);
+			pos = run_start = copy_from = target;
+			copy_to = outlen;
 			end = len;
 			break;
 		}
@@ -158,6 +162,7 @@ static int read_name(const uint8_t *msg, size_t len, size_t *posp, size_t end,
 			return ERR_BADLABEL; /* 0x40 extended, 0x80 reserved */
 		}
 	}
+	memcpy(out + copy_to, msg + copy_from, outlen - copy_to);
 	out[outlen++] = 0;
 	*posp = after != 0 ? after : pos + 1;
 	return (int)outlen;
