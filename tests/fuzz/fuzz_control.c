@@ -31,6 +31,7 @@
 static struct event_base *fuzz_base;
 static struct zonedb fuzz_db;
 static bool fuzz_closed; /* the handler closed the control */
+static bool answered_ok; /* the last answer checked ended in "ok" */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -45,6 +46,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fuzz_name(apex, zones[i]);
 		FUZZ_SETUP(zonedb_add(&fuzz_db, apex, &e) == 0);
 	}
+	/* The harness itself works: a plain request is answered "ok" (a
+	 * client set up short of what accept_cb does would refuse it, and
+	 * the fuzzer would explore nothing but the refusal). */
+	static const char ping[] = "status\n";
+	answered_ok = false;
+	LLVMFuzzerTestOneInput((const uint8_t *)ping, sizeof(ping) - 1);
+	FUZZ_SETUP(answered_ok);
 	return 0;
 }
 
@@ -114,6 +122,7 @@ static void check_answer(struct evbuffer *out)
 			     strncmp(line, "error: ", 7) == 0;
 		FUZZ_CHECK(final == last, "line '%s' %s", line,
 			   last ? "ends the answer" : "forges an end");
+		answered_ok = last && strcmp(line, "ok") == 0;
 		line = nl + 1;
 	}
 	free(text);
@@ -127,6 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c->handler = handler;
 	c->arg = c;
 	control_set_timeout(c, CONTROL_TIMEOUT * 1000);
+	control_set_limits(c, CONTROL_MAX_REQUEST, CONTROL_MAX_CLIENTS);
 	fuzz_closed = false;
 
 	/* As accept_cb, with a bufferevent pair instead of a socket. */
@@ -135,10 +145,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct control_client *cl = calloc(1, sizeof(*cl));
 	FUZZ_SETUP(cl != NULL);
 	cl->ctl = c;
+	cl->max_request = c->max_request;
 	cl->bev = pair[0];
 	cl->deadline = evtimer_new(fuzz_base, client_timeout_cb, cl);
 	FUZZ_SETUP(cl->deadline != NULL);
 	c->clients = cl;
+	c->nclients++;
 	client_arm(cl);
 
 	/* The reads, then the end of file, as the callbacks would. */
