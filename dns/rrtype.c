@@ -111,6 +111,10 @@ static const uint8_t unknown_layout[RDATA_MAXFIELDS] = { REM };
 
 static const struct type_info *find_type(uint16_t type)
 {
+	/* Types 1-16 (A to TXT) open the table in order: the ones every
+	 * answer writes are found without the search. */
+	if (type - 1u < 16u && types[type - 1u].type == type)
+		return &types[type - 1u];
 	size_t lo = 0, hi = sizeof(types) / sizeof(types[0]);
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
