@@ -392,8 +392,11 @@ static void labels_of_pending(const struct pending_name *p,
 
 /* Labels of 4 octets or more are compared a word at a time (the last
  * word overlapping the one before), folding case only where the words
- * differ: names in a response mostly have the same case. */
-static bool label_equal(const uint8_t *a, const uint8_t *b)
+ * differ: names in a response mostly have the same case. Inlined into
+ * the suffix loops: it runs for every label of every candidate, and
+ * most calls end at the length octet. */
+static inline __attribute__((always_inline)) bool
+label_equal(const uint8_t *a, const uint8_t *b)
 {
 	size_t len = a[0];
 	if (len != b[0])
@@ -529,6 +532,33 @@ static int common_suffix(const struct name_labels *name,
 	return m;
 }
 
+/* common_suffix for a target whose label offsets the writer kept. */
+static int common_suffix_kept(const struct name_labels *name,
+			      const uint8_t *buf, const uint16_t *off, int n)
+{
+	int m = 0;
+	while (m < name->n && m < n &&
+	       label_equal(name->label[name->n - 1 - m], buf + off[n - 1 - m]))
+		m++;
+	while (m > 0 && off[n - m] > PTR_MAX_OFFSET)
+		m--;
+	return m;
+}
+
+/* Keeps the label offsets of target k for the walk, when it has few. */
+static void keep_target_labels(struct msg_writer *w, int k, const uint16_t *off,
+			       int n)
+{
+	if (k >= MSG_INDEX_FROM)
+		return;
+	if (n > MSG_WALK_LABELS) {
+		w->walk_n[k] = 0;
+		return;
+	}
+	w->walk_n[k] = (uint8_t)n;
+	memcpy(w->walk_off[k], off, (size_t)n * sizeof(off[0]));
+}
+
 /* When `name` is a sibling or a child of the last owner (as names come in
  * a zone transfer, in canonical order), the labels it shares with it:
  * returns their count and fills off[], or 0. Not always the longest
@@ -594,6 +624,17 @@ static void encode_name(struct encoder *e, const uint8_t *name, bool compress)
 		/* Few targets: walk them (the first longest match wins). */
 		const struct msg_writer *w = e->w;
 		for (int i = 0; i < w->ncompress && best < nl.n; i++) {
+			int n = w->walk_n[i];
+			if (n > 0) {
+				const uint16_t *off = w->walk_off[i];
+				int m = common_suffix_kept(&nl, w->buf, off, n);
+				if (m > best) {
+					best = m;
+					memcpy(best_off, off + n - m,
+					       (size_t)m * sizeof(best_off[0]));
+				}
+				continue;
+			}
 			labels_in_buffer(w->buf, w->compress[i], &cand);
 			int m = common_suffix(&nl, &cand);
 			if (m > best) {
@@ -778,6 +819,7 @@ static int write_item(struct msg_writer *w, int section, const struct item *it)
 		if (p->literal == 0 || p->off[0] > PTR_MAX_OFFSET ||
 		    w->ncompress >= MSG_COMPRESS_MAX)
 			continue;
+		keep_target_labels(w, w->ncompress, p->off, p->n);
 		w->compress[w->ncompress++] = p->off[0];
 		if (w->indexed) {
 			index_target(w, p->off[0]);
@@ -893,6 +935,7 @@ int msg_write_question(struct msg_writer *w, const uint8_t *name, uint16_t type,
 		put16(out + len + 2, rrclass);
 		w->hint_len = 0;
 		if (n > 0) {
+			keep_target_labels(w, w->ncompress, w->hint_off, n);
 			w->compress[w->ncompress++] = MSG_HDRLEN;
 			w->hint_len = (uint16_t)len;
 			w->hint_n = (uint8_t)n;

@@ -1184,6 +1184,57 @@ START_TEST(test_write_compression_label_lengths)
 }
 END_TEST
 
+/* Targets of 16 labels or fewer are matched from the label offsets the
+ * writer keeps; longer ones are expanded from the buffer. Both give the
+ * longest suffix, whichever target it is in. */
+START_TEST(test_write_compression_kept_labels)
+{
+	/* 16 and 20 labels: a.b...p.x. and a.b...t.y. */
+	char q16[64] = "", q20[64] = "";
+	for (char c = 'a'; c <= 'o'; c++) {
+		char l[3] = {c, '.', 0};
+		strcat(q16, l);
+	}
+	strcat(q16, "x.");
+	for (char c = 'a'; c <= 's'; c++) {
+		char l[3] = {c, '.', 0};
+		strcat(q20, l);
+	}
+	strcat(q20, "y.");
+	struct msg_writer w;
+	writer(&w, 0, 512);
+	ck_assert_int_eq(msg_write_question(&w, N(q16), RRTYPE_A, RRCLASS_IN),
+			 0);
+	size_t at20 = msg_writer_len(&w);
+	/* The 20-label name: its own literal labels (only the root is
+	 * shared), a target the writer cannot keep. */
+	ck_assert_int_eq(write_a(&w, MSG_ANSWER, q20, 1), 0);
+	ck_assert_uint_eq(w.ncompress, 2);
+	ck_assert_uint_eq(w.walk_n[0], 16);
+	ck_assert_uint_eq(w.walk_n[1], 0);
+	size_t at = msg_writer_len(&w);
+	struct {
+		const char *owner;
+		uint16_t ptr; /* after one literal label of 2 octets */
+	} cases[] = {
+		{ "Z.b.c.d.e.f.g.h.i.j.k.l.m.n.o.x.", 14 },
+		{ "Z.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.y.", (uint16_t)(at20 + 4) },
+		{ "Z.o.x.", 14 + 13 * 2 },
+		{ "Z.s.Y.", (uint16_t)(at20 + 18 * 2) },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(write_a(&w, MSG_ANSWER, cases[i].owner, 1), 0);
+		const uint8_t *o = wbuf[0] + at;
+		ck_assert_msg(o[2] == (0xC0 | cases[i].ptr >> 8) &&
+				  o[3] == (cases[i].ptr & 0xFF),
+			      "case %zu: no pointer to %u", i, cases[i].ptr);
+		at += 2 + 2 + 10 + 4;
+	}
+	ck_assert_uint_eq(msg_writer_len(&w), at);
+	ck_assert_int_eq(parse_all(msg_writer_data(&w), msg_writer_len(&w)), 0);
+}
+END_TEST
+
 /* RFC 3597 §4: names in rdata of other types are written as they are,
  * and are not used as compression targets either. */
 START_TEST(test_write_no_compress_fold_plain)
@@ -2217,6 +2268,7 @@ static Suite *msg_suite(void)
 	tcase_add_test(tc, test_write_question_case);
 	tcase_add_test(tc, test_write_compression_bytes);
 	tcase_add_test(tc, test_write_compression_label_lengths);
+	tcase_add_test(tc, test_write_compression_kept_labels);
 	tcase_add_test(tc, test_write_no_compress_fold_plain);
 	tcase_add_test(tc, test_write_soa);
 	tcase_add_test(tc, test_round_trip_many);
