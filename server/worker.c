@@ -135,20 +135,23 @@ struct worker {
 
 /* ---- settings --------------------------------------------------------- */
 
+static void take_live(struct worker *w, const struct worker_live *lv)
+{
+	w->answer = &lv->answer;
+	w->request = &lv->request;
+	w->idle.tv_sec = lv->tcp_idle_timeout;
+	w->max_time.tv_sec = lv->tcp_max_time;
+	w->max_message = lv->tcp_max_message_size;
+}
+
 /* Goes online (see the top of this file) and takes the settings in force:
  * a reconfig's replaced worker_live is freed only once every worker has
  * been offline since, so it stays valid until worker_leave. */
 static void worker_enter(struct worker *w)
 {
 	rcu_thread_online();
-	if (w->s.live == NULL)
-		return;
-	const struct worker_live *lv = rcu_dereference(*w->s.live);
-	w->answer = &lv->answer;
-	w->request = &lv->request;
-	w->idle.tv_sec = lv->tcp_idle_timeout;
-	w->max_time.tv_sec = lv->tcp_max_time;
-	w->max_message = lv->tcp_max_message_size;
+	if (w->s.live != NULL)
+		take_live(w, rcu_dereference(*w->s.live));
 }
 
 static void worker_leave(struct worker *w)
@@ -990,12 +993,7 @@ static int add_connections(struct worker *w)
 static void worker_settle(struct worker *w)
 {
 	if (w->s.live != NULL) {
-		const struct worker_live *lv = *w->s.live;
-		w->answer = &lv->answer;
-		w->request = &lv->request;
-		w->idle.tv_sec = lv->tcp_idle_timeout;
-		w->max_time.tv_sec = lv->tcp_max_time;
-		w->max_message = lv->tcp_max_message_size;
+		take_live(w, *w->s.live);
 		return;
 	}
 	w->answer = w->s.answer;
