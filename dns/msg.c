@@ -545,16 +545,12 @@ static int common_suffix_kept(const struct name_labels *name,
 	return m;
 }
 
-/* Keeps the label offsets of target k for the walk, when it has few. */
+/* Keeps the label offsets of target k for the walk. */
 static void keep_target_labels(struct msg_writer *w, int k, const uint16_t *off,
 			       int n)
 {
 	if (k >= MSG_INDEX_FROM)
 		return;
-	if (n > MSG_WALK_LABELS) {
-		w->walk_n[k] = 0;
-		return;
-	}
 	w->walk_n[k] = (uint8_t)n;
 	memcpy(w->walk_off[k], off, (size_t)n * sizeof(off[0]));
 }
@@ -621,25 +617,16 @@ static void encode_name(struct encoder *e, const uint8_t *name, bool compress)
 		suffix_hashes(&nl, h);
 		best = index_lookup(e->w, &nl, h, best_off);
 	} else if (compress) {
-		/* Few targets: walk them (the first longest match wins). */
+		/* Few targets: walk them (the first longest match wins).
+		 * Unindexed, there are fewer than MSG_INDEX_FROM, all kept. */
 		const struct msg_writer *w = e->w;
 		for (int i = 0; i < w->ncompress && best < nl.n; i++) {
 			int n = w->walk_n[i];
-			if (n > 0) {
-				const uint16_t *off = w->walk_off[i];
-				int m = common_suffix_kept(&nl, w->buf, off, n);
-				if (m > best) {
-					best = m;
-					memcpy(best_off, off + n - m,
-					       (size_t)m * sizeof(best_off[0]));
-				}
-				continue;
-			}
-			labels_in_buffer(w->buf, w->compress[i], &cand);
-			int m = common_suffix(&nl, &cand);
+			const uint16_t *off = w->walk_off[i];
+			int m = common_suffix_kept(&nl, w->buf, off, n);
 			if (m > best) {
 				best = m;
-				memcpy(best_off, cand.off + cand.n - m,
+				memcpy(best_off, off + n - m,
 				       (size_t)m * sizeof(best_off[0]));
 			}
 		}

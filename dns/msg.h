@@ -211,7 +211,6 @@ int msg_skip_rr(struct msg_reader *r);
 /* Below this many targets a plain walk over them is cheaper than the
  * index (a query's answer); above it (a transfer's 64 KB) the index. */
 #define MSG_INDEX_FROM 16
-#define MSG_WALK_LABELS 16
 
 struct msg_writer {
 	uint8_t *buf;
@@ -222,11 +221,11 @@ struct msg_writer {
 	uint8_t section; /* last section written to */
 	uint8_t ncompress;
 	uint16_t compress[MSG_COMPRESS_MAX]; /* offsets of names written */
-	/* Below MSG_INDEX_FROM targets, the offsets of each one's labels
-	 * (walk_n 0: more than MSG_WALK_LABELS, expanded from the buffer
-	 * when needed), so that the walk over them expands nothing. */
+	/* Of the first MSG_INDEX_FROM targets (the ones walked while there
+	 * is no index), the label count and label offsets, so that the walk
+	 * expands nothing. */
 	uint8_t walk_n[MSG_INDEX_FROM];
-	uint16_t walk_off[MSG_INDEX_FROM][MSG_WALK_LABELS];
+	uint16_t walk_off[MSG_INDEX_FROM][DNAME_MAXLABELS];
 	/* An index of every suffix of those names (hash of the lowercase
 	 * labels, offset where the suffix starts), so that finding the
 	 * longest suffix a new name shares costs one probe per label

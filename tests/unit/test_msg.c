@@ -1184,9 +1184,9 @@ START_TEST(test_write_compression_label_lengths)
 }
 END_TEST
 
-/* Targets of 16 labels or fewer are matched from the label offsets the
- * writer keeps; longer ones are expanded from the buffer. Both give the
- * longest suffix, whichever target it is in. */
+/* Targets are matched from the label offsets the writer keeps for them,
+ * whatever their label count: the longest suffix, whichever target it is
+ * in. */
 START_TEST(test_write_compression_kept_labels)
 {
 	/* 16 and 20 labels: a.b...p.x. and a.b...t.y. */
@@ -1207,11 +1207,13 @@ START_TEST(test_write_compression_kept_labels)
 			 0);
 	size_t at20 = msg_writer_len(&w);
 	/* The 20-label name: its own literal labels (only the root is
-	 * shared), a target the writer cannot keep. */
+	 * shared). */
 	ck_assert_int_eq(write_a(&w, MSG_ANSWER, q20, 1), 0);
 	ck_assert_uint_eq(w.ncompress, 2);
 	ck_assert_uint_eq(w.walk_n[0], 16);
-	ck_assert_uint_eq(w.walk_n[1], 0);
+	ck_assert_uint_eq(w.walk_n[1], 20);
+	for (int i = 0; i < 20; i++)
+		ck_assert_uint_eq(w.walk_off[1][i], at20 + 2 * (size_t)i);
 	size_t at = msg_writer_len(&w);
 	struct {
 		const char *owner;
