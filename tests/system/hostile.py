@@ -390,6 +390,29 @@ def close_all(socks):
             pass
 
 
+def read_until_close(sock, timeout):
+    """What the peer sends until it closes: (octets read, closed?,
+    seconds) -- bounded by timeout and by 1000 reads."""
+    t0 = time.monotonic()
+    data = b""
+    deadline = t0 + timeout
+    for _ in range(1000):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return data, False, time.monotonic() - t0
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            return data, False, time.monotonic() - t0
+        except (ConnectionResetError, BrokenPipeError):
+            return data, True, time.monotonic() - t0
+        if not chunk:
+            return data, True, time.monotonic() - t0
+        data += chunk
+    return data, False, time.monotonic() - t0
+
+
 # ---------------------------------------------------------------------------
 # a tandemd with other resource limits
 

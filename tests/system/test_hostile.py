@@ -467,28 +467,6 @@ def test_every_opcode(server, tcp):
 # ---------------------------------------------------------------------------
 # TCP length prefixes that lie (RFC 1035 §4.2.2, RFC 7766 §8)
 
-def _read_until_close(sock, timeout):
-    """(octets read, closed?, seconds) -- bounded by timeout."""
-    t0 = time.monotonic()
-    data = b""
-    deadline = t0 + timeout
-    for _ in range(1000):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return data, False, time.monotonic() - t0
-        sock.settimeout(remaining)
-        try:
-            chunk = sock.recv(65536)
-        except socket.timeout:
-            return data, False, time.monotonic() - t0
-        except (ConnectionResetError, BrokenPipeError):
-            return data, True, time.monotonic() - t0
-        if not chunk:
-            return data, True, time.monotonic() - t0
-        data += chunk
-    return data, False, time.monotonic() - t0
-
-
 def test_tcp_prefix_longer_then_eof(server):
     """A length prefix 10 octets longer than the query, then the client
     closes its side: the message can never complete, so nothing is
@@ -497,7 +475,7 @@ def test_tcp_prefix_longer_then_eof(server):
     with server.tcp_conn() as c:
         c.sock.sendall(struct.pack("!H", len(w) + 10) + w)
         c.sock.shutdown(socket.SHUT_WR)
-        data, closed, dt = _read_until_close(c.sock, 3.0)
+        data, closed, dt = hostile.read_until_close(c.sock, 3.0)
     assert data == b"", "%s answered a message that never arrived" % (
         server.name)
     assert closed and dt < 1.0, "%s did not close at EOF (%.1f s)" % (
@@ -515,7 +493,7 @@ def test_tcp_prefix_longer_then_silence(make_server, name):
     w = query_wire()
     with srv.tcp_conn() as c:
         c.sock.sendall(struct.pack("!H", len(w) + 10) + w)
-        data, closed, dt = _read_until_close(c.sock, IDLE + 3.0)
+        data, closed, dt = hostile.read_until_close(c.sock, IDLE + 3.0)
     assert data == b""
     assert closed, "%s kept a half-sent message open %.1f s" % (name, dt)
     if name == "tandemd":
@@ -917,7 +895,7 @@ def test_malformed_flood_memory_flat(private_tandemd):
         with srv.tcp_conn(timeout=1) as c:
             c.sock.sendall(frame(w))
             c.sock.shutdown(socket.SHUT_WR)
-            _read_until_close(c.sock, 1.0)
+            hostile.read_until_close(c.sock, 1.0)
     assert_rss_back(srv, before, after_kb=hostile.settle_rss(pid, 0.5),
                     what="%d malformed messages" % (41 * len(wires)))
     assert_healthy(srv)

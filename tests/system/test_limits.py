@@ -271,28 +271,6 @@ def _control_connect(node):
     return s
 
 
-def _read_all(sock, timeout):
-    """What the server sends until it closes: (octets, seconds)."""
-    t0 = time.monotonic()
-    data = b""
-    deadline = t0 + timeout
-    for _ in range(1000):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        sock.settimeout(left)
-        try:
-            chunk = sock.recv(65536)
-        except socket.timeout:
-            break
-        except ConnectionResetError:
-            chunk = b""
-        if not chunk:
-            return data, time.monotonic() - t0
-        data += chunk
-    return data, None
-
-
 def test_control_max_request(tmp_path, build_dir, tandemd_bin, nodes):
     """control-max-request 300: a 300-octet request line is run, a
     301-octet one answered 'error: request too long'."""
@@ -312,10 +290,10 @@ def test_control_timeout(tmp_path, build_dir, tandemd_bin, nodes):
     try:
         ok, _ = control_request(node.ctl_path, "status")
         assert ok
-        data, after = _read_all(silent, 5.0)
+        data, closed, after = hostile.read_until_close(silent, 5.0)
     finally:
         silent.close()
-    assert data == b"" and after is not None, "not dropped within 5 s"
+    assert data == b"" and closed, "not dropped within 5 s"
     assert 0.7 <= after <= 2.5, "dropped after %.1f s" % after
 
 
@@ -342,10 +320,10 @@ def test_control_max_clients(tmp_path, build_dir, tandemd_bin, nodes):
         t0 = time.monotonic()
         third = _control_connect(node)
         third.sendall(b"status\n")
-        data, after = _read_all(third, 3.0)
+        data, closed, after = hostile.read_until_close(third, 3.0)
         third.close()
         assert data == b"error: too many control clients\n", data
-        assert after is not None and after < 1.0
+        assert closed and after < 1.0
         rc, out = node.tandemctl("status")
         assert rc == 1 and "too many control clients" in out, (rc, out)
         held.pop().close()
