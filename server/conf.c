@@ -728,14 +728,8 @@ static void zone_max_size(struct parser *p, const char *key, const char *value)
 static void zone_max_transfer_time(struct parser *p, const char *key,
 				   const char *value)
 {
-	unsigned long v;
-	if (parse_uint(value, 1, 2419200, &v) != 0) {
-		report(p, p->line,
-		       "bad %s '%s' (expected 1 to 2419200 seconds)", key,
-		       value);
-		return;
-	}
-	p->zone->xfr.transfer_timeout = (unsigned)v;
+	set_number(p, key, value, 1, 2419200, "seconds",
+		   &p->zone->xfr.transfer_timeout);
 }
 
 static const struct key_def zone_keys[] = {
