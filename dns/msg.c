@@ -941,6 +941,40 @@ int msg_write_question(struct msg_writer *w, const uint8_t *name, uint16_t type,
 	return write_item(w, MSG_QUESTION, &it);
 }
 
+/* An RR whose owner is the last owner written (or the question name),
+ * octet for octet, and whose rdata holds no name to compress: every RR
+ * of an A, AAAA or TXT answer. It is the owner as a pointer, the fixed
+ * fields and the rdata as they are, which is what write_item would make
+ * of it (the hint stays, no target is added), without the encoder.
+ * Returns ERR_NOTFOUND when the owner is not the hint. */
+static int write_rr_at_hint(struct msg_writer *w, int section,
+			    const uint8_t *owner, uint16_t type,
+			    uint16_t rrclass, uint32_t ttl, const uint8_t *rdata,
+			    size_t rdlen)
+{
+	if (w->hint_len == 0 || w->hint_off[0] > PTR_MAX_OFFSET)
+		return ERR_NOTFOUND;
+	size_t len = 0;
+	while (owner[len] != 0 && len < w->hint_len)
+		len += owner[len] + 1u;
+	if (len + 1 != w->hint_len || memcmp(owner, w->hint_name, len) != 0)
+		return ERR_NOTFOUND;
+	if (w->count[section] == 0xFFFF || w->pos + 12 + rdlen > w->limit)
+		return ERR_SPACE;
+	uint8_t *out = w->buf + w->pos;
+	put16(out, (uint16_t)(0xC000 | w->hint_off[0]));
+	put16(out + 2, type);
+	put16(out + 4, rrclass);
+	put32(out + 6, ttl);
+	put16(out + 10, (uint16_t)rdlen);
+	if (rdlen != 0)
+		memcpy(out + 12, rdata, rdlen);
+	w->pos += 12 + rdlen;
+	w->section = (uint8_t)section;
+	set_count(w, section, (uint16_t)(w->count[section] + 1));
+	return 0;
+}
+
 int msg_write_rr(struct msg_writer *w, enum msg_section section,
 		 const uint8_t *owner, uint16_t type, uint16_t rrclass,
 		 uint32_t ttl, const uint8_t *rdata, size_t rdlen)
@@ -950,6 +984,12 @@ int msg_write_rr(struct msg_writer *w, enum msg_section section,
 		return ERR_INVAL;
 	if (section < w->section)
 		return ERR_BADSTATE;
+	if (rdlen == 0 || !rrtype_compresses(type)) {
+		int rc = write_rr_at_hint(w, section, owner, type, rrclass, ttl,
+					  rdata, rdlen);
+		if (rc != ERR_NOTFOUND)
+			return rc;
+	}
 	struct item it = {
 	    .owner = owner,
 	    .type = type,
