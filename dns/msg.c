@@ -331,6 +331,7 @@ struct pending_name {
 
 struct encoder {
 	struct msg_writer *w;
+	struct msg_image *img; /* being built: notes its names */
 	bool write;
 	bool owner_is_hint; /* the owner matched the hint octet for octet */
 	size_t pos;
@@ -588,6 +589,31 @@ static int sibling_of_hint(const struct msg_writer *w,
 	return 0;
 }
 
+/* While an image is built (msg_image_build: the question is the owner
+ * itself, the RR follows it), notes where a name's pointer is and, for a
+ * name below the owner, where its label just above the owner's is:
+ * offsets from the start of the image. */
+static void note_image_name(struct encoder *e, const struct name_labels *nl,
+			    const uint8_t *name, int literal,
+			    size_t literal_len, int best,
+			    const uint16_t *best_off)
+{
+	struct msg_image *img = e->img;
+	size_t start = MSG_HDRLEN + img->base_len + 4u;
+	if (best > 0 && img->nptr < MSG_IMAGE_NAMES)
+		img->ptr[img->nptr++] = (uint16_t)(e->pos + literal_len - start);
+	/* Below the owner: its last labels are the question's, all of it
+	 * (a name that only ends like the owner is written out). */
+	int k = nl->n - img->base_labels;
+	if (k <= 0 || k < literal || best_off[k - literal] != MSG_HDRLEN ||
+	    img->nabove >= MSG_IMAGE_NAMES)
+		return;
+	size_t above = k - 1 < literal
+			   ? e->pos + (size_t)(nl->label[k - 1] - name)
+			   : best_off[k - 1 - literal];
+	img->above[img->nabove++] = (uint16_t)(above - start);
+}
+
 /* Encodes `name` at e->pos, compressed when `compress`; compressed names
  * become pending targets for the rest of the item. */
 static void encode_name(struct encoder *e, const uint8_t *name, bool compress)
@@ -678,6 +704,9 @@ static void encode_name(struct encoder *e, const uint8_t *name, bool compress)
 		memcpy(p->off + literal, best_off,
 		       (size_t)best * sizeof(best_off[0]));
 	}
+	if (e->img != NULL && e->write && compress)
+		note_image_name(e, &nl, name, literal, literal_len, best,
+				best_off);
 	e->pos += literal_len + (best > 0 ? 2 : 1);
 }
 
@@ -765,12 +794,14 @@ static void set_count(struct msg_writer *w, int section, uint16_t n)
 }
 
 /* Writes an item whole or not at all. */
-static int write_item(struct msg_writer *w, int section, const struct item *it)
+static int write_item(struct msg_writer *w, int section, const struct item *it,
+		      struct msg_image *img)
 {
 	/* Not a designated initializer: that would clear every pending
 	 * name's offsets (a kilobyte) for each RR. */
 	struct encoder e;
 	e.w = w;
+	e.img = img;
 	e.pos = w->pos;
 	e.write = false;
 	e.owner_is_hint = false;
@@ -938,7 +969,7 @@ int msg_write_question(struct msg_writer *w, const uint8_t *name, uint16_t type,
 	    .type = type,
 	    .rrclass = rrclass,
 	};
-	return write_item(w, MSG_QUESTION, &it);
+	return write_item(w, MSG_QUESTION, &it, NULL);
 }
 
 /* An RR whose owner is the last owner written (or the question name),
@@ -998,7 +1029,105 @@ int msg_write_rr(struct msg_writer *w, enum msg_section section,
 	    .rdata = rdata,
 	    .rdlen = rdlen,
 	};
-	return write_item(w, section, &it);
+	return write_item(w, section, &it, NULL);
+}
+
+int msg_image_build(struct msg_image *img, const uint8_t *owner,
+		    uint16_t type, uint16_t rrclass, uint32_t ttl,
+		    const uint8_t *rdata, size_t rdlen)
+{
+	uint8_t buf[MSG_HDRLEN + DNAME_MAXLEN + 4 + MSG_IMAGE_WIRE];
+	struct msg_writer w;
+	img->len = 0;
+	img->nptr = img->nabove = img->ntarget = 0;
+	int labels = dname_labels(owner);
+	if (labels <= 0 || rdlen > MSG_RDATA_MAX)
+		return ERR_INVAL; /* the root's answers are written as they go */
+	img->base_len = (uint16_t)dname_len(owner);
+	img->base_labels = (uint8_t)labels;
+	memcpy(img->owner, owner, img->base_len);
+	/* The message the image is cut from: the owner as the question,
+	 * then the RR, compressed against it by the usual encoder. */
+	size_t start = MSG_HDRLEN + img->base_len + 4u;
+	int rc = msg_writer_init(&w, buf, sizeof(buf), start + MSG_IMAGE_WIRE);
+	if (rc == 0)
+		rc = msg_write_question(&w, owner, type, rrclass);
+	struct item it = {
+	    .owner = owner,
+	    .type = type,
+	    .rrclass = rrclass,
+	    .ttl = ttl,
+	    .rdata = rdata,
+	    .rdlen = rdlen,
+	};
+	if (rc == 0)
+		rc = write_item(&w, MSG_ANSWER, &it, img);
+	if (rc < 0) {
+		img->nptr = img->nabove = 0;
+		return rc;
+	}
+	for (int k = 1; k < w.ncompress && img->ntarget < MSG_IMAGE_NAMES; k++)
+		img->target[img->ntarget++] = (uint16_t)(w.compress[k] - start);
+	img->len = (uint16_t)(w.pos - start);
+	memcpy(img->wire, buf + start, img->len);
+	return 0;
+}
+
+int msg_write_image(struct msg_writer *w, enum msg_section section,
+		    const struct msg_image *img)
+{
+	if (section < MSG_ANSWER || section > MSG_ADDITIONAL)
+		return ERR_INVAL;
+	if (section < w->section)
+		return ERR_BADSTATE;
+	/* Nothing but the question, written as the first name. */
+	if (img->len == 0 || w->ncompress != 1 || w->indexed ||
+	    w->compress[0] != MSG_HDRLEN || w->count[MSG_ANSWER] != 0 ||
+	    w->count[MSG_AUTHORITY] != 0 || w->count[MSG_ADDITIONAL] != 0)
+		return ERR_NOTFOUND;
+	int qn = w->walk_n[0], bn = img->base_labels;
+	if (qn < bn)
+		return ERR_NOTFOUND;
+	const uint16_t *qoff = w->walk_off[0];
+	size_t at = qoff[qn - bn]; /* where the owner's labels start */
+	if (!dname_equal(w->buf + at, img->owner))
+		return ERR_NOTFOUND;
+	/* A name of the RR that shares more than the owner with the
+	 * question would be compressed further against it. */
+	for (int i = 0; qn > bn && i < img->nabove; i++)
+		if (label_equal(w->buf + qoff[qn - bn - 1],
+				img->wire + img->above[i]))
+			return ERR_NOTFOUND;
+	if (w->count[section] == 0xFFFF || w->pos + img->len > w->limit)
+		return ERR_SPACE;
+
+	size_t pos = w->pos;
+	size_t start = MSG_HDRLEN + img->base_len + 4u;
+	uint8_t *out = w->buf + pos;
+	memcpy(out, img->wire, img->len);
+	for (int i = 0; i < img->nptr; i++) {
+		uint8_t *p = out + img->ptr[i];
+		size_t v = get16(p) & PTR_MAX_OFFSET;
+		v = v < start ? at + (v - MSG_HDRLEN) : pos + (v - start);
+		put16(p, (uint16_t)(0xC000 | v));
+	}
+	w->pos = pos + img->len;
+	w->section = (uint8_t)section;
+	set_count(w, section, (uint16_t)(w->count[section] + 1));
+	/* The writer as write_item leaves it: the RR's written-out names
+	 * are targets, its owner is the hint. */
+	for (int k = 0; k < img->ntarget; k++) {
+		struct name_labels nl;
+		size_t off = pos + img->target[k];
+		labels_in_buffer(w->buf, off, &nl);
+		keep_target_labels(w, w->ncompress, nl.off, nl.n);
+		w->compress[w->ncompress++] = (uint16_t)off;
+	}
+	w->hint_len = img->base_len;
+	w->hint_n = (uint8_t)bn;
+	memcpy(w->hint_name, img->owner, img->base_len);
+	memcpy(w->hint_off, qoff + qn - bn, (size_t)bn * sizeof(qoff[0]));
+	return 0;
 }
 
 void msg_writer_mark(const struct msg_writer *w, struct msg_mark *mark)

@@ -310,6 +310,47 @@ int msg_write_rr(struct msg_writer *w, enum msg_section section,
 		 const uint8_t *owner, uint16_t type, uint16_t rrclass,
 		 uint32_t ttl, const uint8_t *rdata, size_t rdlen);
 
+/*
+ * An RR encoded ahead of time (the negative answer's SOA, RFC 2308 §3),
+ * for a message that holds only a question at or below the RR's owner:
+ * the RR as msg_write_rr would write it there, pointers into the question
+ * relocated to where the owner sits in it. The bytes and the writer
+ * afterwards are those msg_write_rr gives; only the name compression is
+ * done once, when the image is built, instead of for every answer.
+ */
+#define MSG_IMAGE_WIRE (2 + 10 + 2 * DNAME_MAXLEN + 32)
+#define MSG_IMAGE_NAMES 4
+
+struct msg_image {
+	uint16_t len;	    /* of wire; 0: no image */
+	uint16_t base_len;  /* of owner */
+	uint8_t base_labels;
+	uint8_t nptr;	    /* compression pointers in wire */
+	uint8_t nabove;	    /* names below the owner */
+	uint8_t ntarget;    /* names that become compression targets */
+	uint16_t ptr[MSG_IMAGE_NAMES];	  /* where each pointer is in wire */
+	uint16_t above[MSG_IMAGE_NAMES];  /* label of each name just above the
+					   * owner's labels, in wire */
+	uint16_t target[MSG_IMAGE_NAMES]; /* where each target starts in wire */
+	uint8_t owner[DNAME_MAXLEN];
+	uint8_t wire[MSG_IMAGE_WIRE];	  /* pointers as after a question
+					   * that is the owner itself */
+};
+
+/* Builds the image of one RR (arguments as for msg_write_rr). Returns 0,
+ * ERR_SPACE (over MSG_IMAGE_WIRE octets; img->len is 0) or ERR_INVAL. */
+int msg_image_build(struct msg_image *img, const uint8_t *owner,
+		    uint16_t type, uint16_t rrclass, uint32_t ttl,
+		    const uint8_t *rdata, size_t rdlen);
+
+/* Appends the image's RR to `section`. Returns 0, ERR_SPACE (nothing
+ * written), or ERR_NOTFOUND when the image does not apply: no image, the
+ * message holds more than its question, the question is not at or below
+ * the owner, or it shares more than the owner with a name of the RR
+ * (msg_write_rr compresses it against the question then). */
+int msg_write_image(struct msg_writer *w, enum msg_section section,
+		    const struct msg_image *img);
+
 /* Saves the writer state, so that msg_writer_rollback can undo everything
  * written since: the RRs, their counts and their compression targets
  * (RFC 2181 §9: an RRset is written whole or not at all). */

@@ -180,12 +180,19 @@ static void put_negative_soa(struct answer *a)
 	const struct zone_rrset *soa = zone_node_rrset(v->apex, RRTYPE_SOA);
 	if (soa == NULL)
 		return; /* a loaded zone always has one */
-	uint32_t ttl = zone_soa_ttl(v);
-	uint32_t minimum = zone_soa_minimum(v);
-	if (minimum < ttl)
-		ttl = minimum;
-	if (!put_required(a, MSG_AUTHORITY, v->apex->owner, soa, ttl) ||
-	    !a->dnssec)
+	uint32_t ttl = v->negative_ttl;
+	/* Right after the question (most negative answers) the version's
+	 * image of it, the same octets; after a CNAME chain it is written
+	 * as it goes. */
+	int rc = msg_write_image(&a->w, MSG_AUTHORITY, &v->negative_soa);
+	if (rc == ERR_SPACE) {
+		set_truncated(a);
+		return;
+	}
+	if (rc != 0 &&
+	    !put_required(a, MSG_AUTHORITY, v->apex->owner, soa, ttl))
+		return;
+	if (!a->dnssec)
 		return;
 	/* Its RRSIGs with the same TTL, as Knot sends them: they are cached
 	 * as long as the SOA (RFC 4035 §2.2 wants the TTLs equal). */

@@ -190,8 +190,33 @@ void zone_lookup_key(const struct zone_version *v, const struct zone_key *k,
 	out->node = w;
 }
 
+/* The negative answers' TTL and SOA image; no image (the RR is then
+ * written as it goes) when the apex has no single SOA. */
+static void index_negative_soa(struct zone_version *v)
+{
+	v->negative_soa.len = 0;
+	v->negative_ttl = 0;
+	const struct zone_rrset *soa =
+		v->apex ? zone_node_rrset(v->apex, RRTYPE_SOA) : NULL;
+	size_t pos = 0;
+	uint16_t len;
+	const uint8_t *rdata = soa ? zone_rrset_next(soa, &pos, &len) : NULL;
+	if (rdata == NULL)
+		return;
+	uint32_t ttl = soa->ttl;
+	uint32_t minimum = rdata_soa_field(rdata, SOA_MINIMUM);
+	if (minimum < ttl)
+		ttl = minimum;
+	v->negative_ttl = ttl;
+	if (zone_rrset_next(soa, &pos, &len) != NULL)
+		return;
+	msg_image_build(&v->negative_soa, v->apex->owner, RRTYPE_SOA,
+			RRCLASS_IN, ttl, rdata, len);
+}
+
 void zone_version_index(struct zone_version *v)
 {
+	index_negative_soa(v);
 	v->dnssec = zone_node_rrsig(v->apex, RRTYPE_SOA) != NULL;
 	v->denial = ZONE_DENIAL_NONE;
 	/* RFC 5155 §4: the NSEC3PARAM with flags 0 and a known hash

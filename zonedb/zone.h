@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dns/msg.h"
 #include "dns/nsec3.h"
 #include "zonedb/qp.h"
 
@@ -85,6 +86,11 @@ struct zone_version {
 	enum zone_denial denial;
 	struct nsec3_params nsec3; /* the chain's parameters (NSEC3 only) */
 	struct qp_trie nsec3_tree; /* the NODE_NSEC3 nodes, also in tree */
+
+	/* The apex SOA as a negative answer carries it, TTL = min(SOA TTL,
+	 * MINIMUM) (RFC 2308 §3), compressed once per version. */
+	uint32_t negative_ttl;
+	struct msg_image negative_soa; /* len 0: none */
 };
 
 /* The RRset of `type` at `node`, or NULL. For RRSIG, the first of the
@@ -158,8 +164,8 @@ void zone_lookup_key(const struct zone_version *v, const struct zone_key *k,
 const struct zone_node *zone_get(const struct zone_version *v,
 				 const uint8_t *name);
 
-/* Sets a version's DNSSEC fields from its apex (after building or
- * changing it). The NSEC3 tree is maintained by the builder and by
+/* Sets a version's DNSSEC fields, negative_ttl and negative_soa from its
+ * apex (after building or changing it). The NSEC3 tree is maintained by the builder and by
  * zone_apply(). */
 void zone_version_index(struct zone_version *v);
 

@@ -1308,6 +1308,188 @@ START_TEST(test_write_soa)
 }
 END_TEST
 
+/*
+ * RR images (msg_image_build, msg_write_image): the octets and the writer
+ * afterwards must be those of msg_write_rr in the same place.
+ */
+
+/* Writes the SOA after the question `q`, by the image when `img` is not
+ * NULL (falling back to msg_write_rr when it does not apply), then RRs
+ * whose compression depends on the writer's targets and hint. Returns
+ * what msg_write_image returned, or 0. */
+static int soa_then_more(struct msg_writer *w, int slot, const char *q,
+			 const char *owner, const struct buf *rd,
+			 const struct msg_image *img)
+{
+	writer(w, slot, 1232);
+	ck_assert_int_eq(msg_write_question(w, N(q), RRTYPE_A, RRCLASS_IN), 0);
+	int rc = img ? msg_write_image(w, MSG_AUTHORITY, img) : ERR_NOTFOUND;
+	if (rc == ERR_NOTFOUND)
+		ck_assert_int_eq(msg_write_rr(w, MSG_AUTHORITY, N(owner),
+					      RRTYPE_SOA, RRCLASS_IN, 300,
+					      rd->b, rd->n),
+				 0);
+	/* The owner again (the hint), names below it and below MNAME. */
+	ck_assert_int_eq(write_name_rr(w, MSG_AUTHORITY, owner, RRTYPE_NS,
+				       "ns1.bench.example."),
+			 0);
+	ck_assert_int_eq(write_mx(w, MSG_ADDITIONAL, "x.ns1.bench.example.",
+				  10, "mail.other.example."),
+			 0);
+	ck_assert_int_eq(write_a(w, MSG_ADDITIONAL, owner, 0x0A000001), 0);
+	return rc == ERR_NOTFOUND ? rc : 0;
+}
+
+static void check_image(const char *q, const char *owner, const char *mname,
+			const char *rname, bool applies)
+{
+	struct buf rd;
+	static struct msg_image img;
+	struct msg_writer a, b;
+	soa_rdata(&rd, mname, rname);
+	ck_assert_int_eq(msg_image_build(&img, N(owner), RRTYPE_SOA,
+					 RRCLASS_IN, 300, rd.b, rd.n),
+			 0);
+	soa_then_more(&a, 0, q, owner, &rd, NULL);
+	int rc = soa_then_more(&b, 1, q, owner, &rd, &img);
+	ck_assert_msg(rc == (applies ? 0 : ERR_NOTFOUND),
+		      "q %s owner %s mname %s rname %s: %d", q, owner, mname,
+		      rname, rc);
+	ck_assert_uint_eq(msg_writer_len(&a), msg_writer_len(&b));
+	ck_assert_mem_eq(wbuf[0], wbuf[1], msg_writer_len(&a));
+	ck_assert_int_eq(parse_all(wbuf[1], msg_writer_len(&b)), 0);
+}
+
+START_TEST(test_image_same_octets)
+{
+	const char *apex = "Bench.Example.";
+	const char *m = "ns1.bench.example.", *r = "hostmaster.bench.example.";
+	check_image("nx1.bench.example.", apex, m, r, true);
+	check_image("a.b.c.BENCH.example.", apex, m, r, true);
+	check_image("bench.example.", apex, m, r, true);
+	check_image("Bench.Example.", apex, m, r, true); /* the hint */
+	/* The question shares a label above the owner with MNAME or
+	 * RNAME: compressed against the question, so not the image. */
+	check_image("ns1.bench.example.", apex, m, r, false);
+	check_image("x.NS1.bench.example.", apex, m, r, false);
+	check_image("HostMaster.bench.example.", apex, m, r, false);
+	/* Not below the owner at all. */
+	check_image("other.example.", apex, m, r, false);
+	check_image("example.", apex, m, r, false);
+	/* RNAME below MNAME; MNAME the apex; names outside the zone that
+	 * share only its last label with the question. */
+	check_image("y.bench.example.", apex, m, "h.ns1.bench.example.", true);
+	check_image("ns1.bench.example.", apex, m, "h.ns1.bench.example.",
+		    false);
+	check_image("z.bench.example.", apex, apex, apex, true);
+	check_image("other.bench.example.", apex, "ns.other.example.",
+		    "root.other.example.", true);
+	check_image("q.bench.example.", apex, "a.net.", "b.a.net.", true);
+}
+END_TEST
+
+/* Random names from a few labels, so that they share suffixes often. */
+static void random_name(char *out, size_t cap, int min, int max,
+			const char *suffix)
+{
+	static const char *const pool[] = {"a", "B", "ns", "Ns", "b", "bench"};
+	int n = min + (int)(rnd() % (unsigned)(max - min + 1));
+	size_t len = 0;
+	out[0] = 0;
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(out + len, cap - len, "%s.",
+					pool[rnd() % 6]);
+	snprintf(out + len, cap - len, "%s", suffix);
+}
+
+START_TEST(test_image_random)
+{
+	rng_state = 0x1234567u;
+	int applied = 0, refused = 0;
+	for (int i = 0; i < 3000; i++) {
+		char owner[256], q[256], m[256], r[256];
+		random_name(owner, sizeof(owner), 1, 2, "example.");
+		random_name(q, sizeof(q), 0, 3, owner);
+		random_name(m, sizeof(m), 0, 2,
+			    rnd() % 4 ? owner : "b.example.");
+		random_name(r, sizeof(r), 0, 2, rnd() % 2 ? owner : m);
+		struct buf rd;
+		static struct msg_image img;
+		struct msg_writer a, b;
+		soa_rdata(&rd, m, r);
+		ck_assert_int_eq(msg_image_build(&img, N(owner), RRTYPE_SOA,
+						 RRCLASS_IN, 300, rd.b, rd.n),
+				 0);
+		soa_then_more(&a, 0, q, owner, &rd, NULL);
+		int rc = soa_then_more(&b, 1, q, owner, &rd, &img);
+		expect(msg_writer_len(&a) == msg_writer_len(&b) &&
+			   memcmp(wbuf[0], wbuf[1], msg_writer_len(&a)) == 0,
+		       "q %s owner %s mname %s rname %s", q, owner, m, r);
+		if (rc == 0)
+			applied++;
+		else
+			refused++;
+	}
+	/* Both ways taken many times, or the comparison proves little. */
+	ck_assert_int_gt(applied, 1000);
+	ck_assert_int_gt(refused, 300);
+}
+END_TEST
+
+START_TEST(test_image_refused)
+{
+	struct buf rd;
+	static struct msg_image img;
+	struct msg_writer w;
+	soa_rdata(&rd, "ns1.bench.example.", "hostmaster.bench.example.");
+	ck_assert_int_eq(msg_image_build(&img, N("bench.example."), RRTYPE_SOA,
+					 RRCLASS_IN, 300, rd.b, rd.n),
+			 0);
+	/* After an answer RR: its names are targets the image knows not. */
+	writer(&w, 0, 1232);
+	ck_assert_int_eq(msg_write_question(&w, N("c.bench.example."),
+					    RRTYPE_A, RRCLASS_IN),
+			 0);
+	ck_assert_int_eq(write_name_rr(&w, MSG_ANSWER, "c.bench.example.",
+				       RRTYPE_CNAME, "nx.bench.example."),
+			 0);
+	ck_assert_int_eq(msg_write_image(&w, MSG_AUTHORITY, &img),
+			 ERR_NOTFOUND);
+	/* Too little room: nothing written, ERR_SPACE. */
+	writer(&w, 0, 1232);
+	ck_assert_int_eq(msg_write_question(&w, N("c.bench.example."),
+					    RRTYPE_A, RRCLASS_IN),
+			 0);
+	size_t before = msg_writer_len(&w);
+	ck_assert_int_eq(msg_writer_set_limit(&w, before + 20), 0);
+	ck_assert_int_eq(msg_write_image(&w, MSG_AUTHORITY, &img), ERR_SPACE);
+	ck_assert_uint_eq(msg_writer_len(&w), before);
+	ck_assert_uint_eq(w.count[MSG_AUTHORITY], 0);
+	/* Sections in order. */
+	ck_assert_int_eq(write_a(&w, MSG_ADDITIONAL, "c.bench.example.", 1),
+			 0);
+	ck_assert_int_eq(msg_write_image(&w, MSG_AUTHORITY, &img),
+			 ERR_BADSTATE);
+	/* No image for the root, nor for rdata over the image's room. */
+	ck_assert_int_eq(msg_image_build(&img, N("."), RRTYPE_SOA, RRCLASS_IN,
+					 300, rd.b, rd.n),
+			 ERR_INVAL);
+	ck_assert_uint_eq(img.len, 0);
+	writer(&w, 0, 1232);
+	ck_assert_int_eq(
+	    msg_write_question(&w, N("c.bench.example."), RRTYPE_A, RRCLASS_IN),
+	    0);
+	ck_assert_int_eq(msg_write_image(&w, MSG_AUTHORITY, &img),
+			 ERR_NOTFOUND);
+	static uint8_t big[MSG_IMAGE_WIRE];
+	memset(big, 'x', sizeof(big));
+	ck_assert_int_eq(msg_image_build(&img, N("bench.example."), RRTYPE_TXT,
+					 RRCLASS_IN, 300, big, sizeof(big)),
+			 ERR_SPACE);
+	ck_assert_uint_eq(img.len, 0);
+}
+END_TEST
+
 /* One RR of each interesting type, with names of mixed case. */
 struct sample {
 	enum msg_section section;
@@ -2273,6 +2455,9 @@ static Suite *msg_suite(void)
 	tcase_add_test(tc, test_write_compression_kept_labels);
 	tcase_add_test(tc, test_write_no_compress_fold_plain);
 	tcase_add_test(tc, test_write_soa);
+	tcase_add_test(tc, test_image_same_octets);
+	tcase_add_test(tc, test_image_random);
+	tcase_add_test(tc, test_image_refused);
 	tcase_add_test(tc, test_round_trip_many);
 	tcase_add_test(tc, test_round_trip_large_offsets);
 	tcase_add_test(tc, test_round_trip_random);

@@ -10,6 +10,8 @@
 #include "dns/dname.h"
 #include "dns/nsec3.h"
 #include "dns/error.h"
+#include "dns/msg.h"
+#include "dns/rdata.h"
 #include "dns/rrtype.h"
 #include "zonedb/load.h"
 #include "zonedb/node.h"
@@ -504,6 +506,37 @@ static const char *zone_v2 = "$ORIGIN example.com.\n$TTL 300\n"
 	"glue.later IN A 192.0.2.15\n"
 	"mx.later IN MX 10 a\n";
 
+/* A version's negative-answer SOA: TTL min(SOA TTL, MINIMUM), and its
+ * image writes the octets msg_write_rr writes of the apex SOA (serial
+ * included) after a question below the apex. Returns the serial seen. */
+static uint32_t assert_negative_soa(const struct zone_version *v,
+				    uint32_t ttl)
+{
+	static uint8_t a_buf[512], b_buf[512];
+	uint8_t q[DNAME_MAXLEN];
+	struct msg_writer a, b;
+	name(q, "nothing.here.example.com.");
+	ck_assert_uint_eq(v->negative_ttl, ttl);
+	ck_assert_uint_gt(v->negative_soa.len, 0);
+	const struct zone_rrset *soa = zone_node_rrset(v->apex, RRTYPE_SOA);
+	size_t pos = 0;
+	uint16_t len;
+	const uint8_t *rdata = zone_rrset_next(soa, &pos, &len);
+	ck_assert_ptr_nonnull(rdata);
+	ck_assert_int_eq(msg_writer_init(&a, a_buf, sizeof(a_buf), 512), 0);
+	ck_assert_int_eq(msg_writer_init(&b, b_buf, sizeof(b_buf), 512), 0);
+	ck_assert_int_eq(msg_write_question(&a, q, RRTYPE_A, RRCLASS_IN), 0);
+	ck_assert_int_eq(msg_write_question(&b, q, RRTYPE_A, RRCLASS_IN), 0);
+	ck_assert_int_eq(msg_write_rr(&a, MSG_AUTHORITY, v->apex->owner,
+				      RRTYPE_SOA, RRCLASS_IN, ttl, rdata, len),
+			 0);
+	ck_assert_int_eq(msg_write_image(&b, MSG_AUTHORITY, &v->negative_soa),
+			 0);
+	ck_assert_uint_eq(msg_writer_len(&a), msg_writer_len(&b));
+	ck_assert_mem_eq(a_buf, b_buf, msg_writer_len(&a));
+	return rdata_soa_field(rdata, SOA_SERIAL);
+}
+
 START_TEST(diff_apply)
 {
 	struct log_capture log = { 0 };
@@ -517,6 +550,9 @@ START_TEST(diff_apply)
 	struct zone_version *v3 = NULL;
 	ck_assert_int_eq(zone_apply(v1, &d, capture, &log, &v3), 0);
 	ck_assert_uint_eq(v3->serial, 2);
+	/* The new version has its own negative SOA, new serial. */
+	ck_assert_uint_eq(assert_negative_soa(v1, 60), 1);
+	ck_assert_uint_eq(assert_negative_soa(v3, 60), 2);
 	assert_same(v3, v2);
 	assert_same_flags(v3, v2);
 	/* v1 is untouched and still answers as before */
