@@ -210,21 +210,17 @@ size_t dname_copy_lower(uint8_t out[DNAME_MAXLEN], const uint8_t *name)
 	return len;
 }
 
-/* Both names have the same wire layout when equal, so a single pass over
- * the octets (length octets compared exactly, label octets folded) does. */
+/* Both names have the same wire layout when equal: label by label, the
+ * length octets exactly, the rest folded. */
 bool dname_equal(const uint8_t *a, const uint8_t *b)
 {
 	for (;;) {
-		if (*a != *b)
+		if (!dname_label_equal(a, b))
 			return false;
-		uint8_t llen = *a;
-		if (llen == 0)
+		if (*a == 0)
 			return true;
-		for (uint8_t i = 1; i <= llen; i++)
-			if (lower_octet(a[i]) != lower_octet(b[i]))
-				return false;
-		a += llen + 1;
-		b += llen + 1;
+		a += *a + 1;
+		b += *b + 1;
 	}
 }
 

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define DNAME_MAXLEN 255
 #define DNAME_MAXLABEL 63
@@ -90,6 +91,57 @@ static inline uint64_t dname_lower_word(uint64_t x)
 	uint64_t past_z = heptets + (0x7F - 'Z') * DNAME_WORD_ONES; /* > 'Z' */
 	uint64_t upper = (from_a ^ past_z) & ~x & (0x80 * DNAME_WORD_ONES);
 	return x | (upper >> 2);
+}
+
+/* Whether two labels (length octet first) are equal, ASCII case folded.
+ * Labels of 4 octets or more are compared a word at a time (the last
+ * word overlapping the one before), folding case only where the words
+ * differ: names compared mostly have the same case. Inlined into the
+ * loops over labels (compression, name equality); most calls end at the
+ * length octet. */
+static inline __attribute__((always_inline)) bool
+dname_label_equal(const uint8_t *a, const uint8_t *b)
+{
+	size_t len = a[0];
+	if (len != b[0])
+		return false;
+	a++;
+	b++;
+	if (len >= 8) {
+		for (size_t i = 0;; i += 8) {
+			uint64_t x, y;
+			if (i + 8 > len)
+				i = len - 8;
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y && dname_lower_word(x) != dname_lower_word(y))
+				return false;
+			if (i + 8 == len)
+				return true;
+		}
+	}
+	if (len >= 4) {
+		uint32_t a0, a1, b0, b1;
+		memcpy(&a0, a, 4);
+		memcpy(&a1, a + len - 4, 4);
+		memcpy(&b0, b, 4);
+		memcpy(&b1, b + len - 4, 4);
+		uint64_t x = (uint64_t)a0 | (uint64_t)a1 << 32;
+		uint64_t y = (uint64_t)b0 | (uint64_t)b1 << 32;
+		return x == y || dname_lower_word(x) == dname_lower_word(y);
+	}
+	for (size_t i = 0; i < len; i++) {
+		uint8_t x = a[i], y = b[i];
+		if (x == y)
+			continue;
+		if ((uint8_t)(x - 'A') < 26)
+			x = (uint8_t)(x + 32);
+		if ((uint8_t)(y - 'A') < 26)
+			y = (uint8_t)(y + 32);
+		if (x != y)
+			return false;
+	}
+	return true;
 }
 
 #endif

@@ -43,11 +43,6 @@ static inline void put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-static inline uint8_t lower_octet(uint8_t c)
-{
-	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-}
-
 static bool is_name_field(int f)
 {
 	return f == RDF_NAME_COMPRESS || f == RDF_NAME_FOLD ||
@@ -391,48 +386,6 @@ static void labels_of_pending(const struct pending_name *p,
 	memcpy(nl->off, p->off, (size_t)p->n * sizeof(p->off[0]));
 }
 
-/* Labels of 4 octets or more are compared a word at a time (the last
- * word overlapping the one before), folding case only where the words
- * differ: names in a response mostly have the same case. Inlined into
- * the suffix loops: it runs for every label of every candidate, and
- * most calls end at the length octet. */
-static inline __attribute__((always_inline)) bool
-label_equal(const uint8_t *a, const uint8_t *b)
-{
-	size_t len = a[0];
-	if (len != b[0])
-		return false;
-	a++;
-	b++;
-	if (len >= 8) {
-		for (size_t i = 0;; i += 8) {
-			uint64_t x, y;
-			if (i + 8 > len)
-				i = len - 8;
-			memcpy(&x, a + i, 8);
-			memcpy(&y, b + i, 8);
-			if (x != y && dname_lower_word(x) != dname_lower_word(y))
-				return false;
-			if (i + 8 == len)
-				return true;
-		}
-	}
-	if (len >= 4) {
-		uint32_t a0, a1, b0, b1;
-		memcpy(&a0, a, 4);
-		memcpy(&a1, a + len - 4, 4);
-		memcpy(&b0, b, 4);
-		memcpy(&b1, b + len - 4, 4);
-		uint64_t x = (uint64_t)a0 | (uint64_t)a1 << 32;
-		uint64_t y = (uint64_t)b0 | (uint64_t)b1 << 32;
-		return x == y || dname_lower_word(x) == dname_lower_word(y);
-	}
-	for (size_t i = 0; i < len; i++)
-		if (a[i] != b[i] && lower_octet(a[i]) != lower_octet(b[i]))
-			return false;
-	return true;
-}
-
 /* Hashes of every suffix of a name: h[i] covers labels i..n-1 (FNV-1a
  * over the lowercase labels, from the root up). */
 static void suffix_hashes(const struct name_labels *nl, uint32_t *h)
@@ -503,7 +456,7 @@ static int index_lookup(const struct msg_writer *w, const struct name_labels *nl
 			if (c.n != want)
 				continue;
 			int j = 0;
-			while (j < want && label_equal(nl->label[i + j], c.label[j]))
+			while (j < want && dname_label_equal(nl->label[i + j], c.label[j]))
 				j++;
 			if (j == want) {
 				found = k;
@@ -525,7 +478,7 @@ static int common_suffix(const struct name_labels *name,
 {
 	int m = 0;
 	while (m < name->n && m < cand->n &&
-	       label_equal(name->label[name->n - 1 - m],
+	       dname_label_equal(name->label[name->n - 1 - m],
 			   cand->label[cand->n - 1 - m]))
 		m++;
 	while (m > 0 && cand->off[cand->n - m] > PTR_MAX_OFFSET)
@@ -539,7 +492,7 @@ static int common_suffix_kept(const struct name_labels *name,
 {
 	int m = 0;
 	while (m < name->n && m < n &&
-	       label_equal(name->label[name->n - 1 - m], buf + off[n - 1 - m]))
+	       dname_label_equal(name->label[name->n - 1 - m], buf + off[n - 1 - m]))
 		m++;
 	while (m > 0 && off[n - m] > PTR_MAX_OFFSET)
 		m--;
@@ -1095,7 +1048,7 @@ int msg_write_image(struct msg_writer *w, enum msg_section section,
 	/* A name of the RR that shares more than the owner with the
 	 * question would be compressed further against it. */
 	for (int i = 0; qn > bn && i < img->nabove; i++)
-		if (label_equal(w->buf + qoff[qn - bn - 1],
+		if (dname_label_equal(w->buf + qoff[qn - bn - 1],
 				img->wire + img->above[i]))
 			return ERR_NOTFOUND;
 	if (w->count[section] == 0xFFFF || w->pos + img->len > w->limit)

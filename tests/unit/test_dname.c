@@ -432,6 +432,29 @@ START_TEST(test_equal)
 	/* '@' (0x40) and '`' (0x60) differ by 0x20 but are not letters. */
 	ck_assert(!dname_equal((const uint8_t *)"\1@", (const uint8_t *)"\1`"));
 	ck_assert(!dname_equal((const uint8_t *)"\1[", (const uint8_t *)"\1{"));
+	/* Labels of 4-7 and of 8 or more octets go a word at a time: the
+	 * same rules in every position of the word, the last one too. */
+	static const char *const eq[][2] = {
+	    {"\5ab-Cd", "\5AB-cD"},
+	    {"\7abcdefg", "\7ABCDEFG"},
+	    {"\14abcdefghijkl", "\14ABCDEFGHIJKL"},
+	    {"\20abcdefgh12345678", "\20ABCDEFGH12345678"},
+	};
+	static const char *const ne[][2] = {
+	    {"\5ab@cd", "\5ab`cd"},   {"\5abcd[", "\5abcd{"},
+	    {"\7\301bcdefg", "\7\341bcdefg"},
+	    {"\14abcdefghijk@", "\14abcdefghijk`"},
+	    {"\14@bcdefghijkl", "\14`bcdefghijkl"},
+	    {"\11abcdefgh[", "\11ABCDEFGH{"},
+	};
+	for (size_t i = 0; i < sizeof(eq) / sizeof(eq[0]); i++)
+		ck_assert_msg(dname_equal((const uint8_t *)eq[i][0],
+					  (const uint8_t *)eq[i][1]),
+			      "eq %zu", i);
+	for (size_t i = 0; i < sizeof(ne) / sizeof(ne[0]); i++)
+		ck_assert_msg(!dname_equal((const uint8_t *)ne[i][0],
+					   (const uint8_t *)ne[i][1]),
+			      "ne %zu", i);
 }
 END_TEST
 
