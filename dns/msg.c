@@ -487,8 +487,9 @@ static int common_suffix(const struct name_labels *name,
 }
 
 /* common_suffix for a target whose label offsets the writer kept. */
-static int common_suffix_kept(const struct name_labels *name,
-			      const uint8_t *buf, const uint16_t *off, int n)
+static inline __attribute__((always_inline)) int
+common_suffix_kept(const struct name_labels *name, const uint8_t *buf,
+		   const uint16_t *off, int n)
 {
 	int m = 0;
 	while (m < name->n && m < n &&
@@ -925,34 +926,71 @@ int msg_write_question(struct msg_writer *w, const uint8_t *name, uint16_t type,
 	return write_item(w, MSG_QUESTION, &it, NULL);
 }
 
-/* An RR whose owner is the last owner written (or the question name),
- * octet for octet, and whose rdata holds no name to compress: every RR
- * of an A, AAAA or TXT answer. It is the owner as a pointer, the fixed
- * fields and the rdata as they are, which is what write_item would make
- * of it (the hint stays, no target is added), without the encoder.
- * Returns ERR_NOTFOUND when the owner is not the hint. */
-static int write_rr_at_hint(struct msg_writer *w, int section,
-			    const uint8_t *owner, uint16_t type,
-			    uint16_t rrclass, uint32_t ttl, const uint8_t *rdata,
-			    size_t rdlen)
+/* Where a name already in the message starts, found as write_item would
+ * find it, when all of it is there: the owner hint octet for octet, or
+ * else (few targets) the first target that ends with all of its labels.
+ * Sets *off to that target's label offsets; *is_hint when it is the hint.
+ * Returns the name's label count, or 0. */
+static int known_name(const struct msg_writer *w, const uint8_t *name,
+		      const uint16_t **off, bool *is_hint)
 {
-	if (w->hint_len == 0 || w->hint_off[0] > PTR_MAX_OFFSET)
-		return ERR_NOTFOUND;
-	size_t len = 0;
-	while (owner[len] != 0 && len < w->hint_len)
-		len += owner[len] + 1u;
-	if (len + 1 != w->hint_len || memcmp(owner, w->hint_name, len) != 0)
+	struct name_labels nl;
+	labels_of_name(name, &nl);
+	if (nl.n == 0)
+		return 0;
+	const uint8_t *last = nl.label[nl.n - 1];
+	size_t len = (size_t)(last - name) + last[0] + 2u;
+	*is_hint = w->hint_len == len && w->hint_off[0] <= PTR_MAX_OFFSET &&
+		   memcmp(name, w->hint_name, len) == 0;
+	if (*is_hint) {
+		*off = w->hint_off;
+		return nl.n;
+	}
+	if (w->indexed)
+		return 0;
+	for (int i = 0; i < w->ncompress; i++) {
+		int n = w->walk_n[i];
+		if (common_suffix_kept(&nl, w->buf, w->walk_off[i], n) == nl.n) {
+			*off = w->walk_off[i] + n - nl.n;
+			return nl.n;
+		}
+	}
+	return 0;
+}
+
+/* An RR whose owner is all in the message already (the question name
+ * for an answer, the last owner for the rest of an RRset, an NS or MX
+ * target for its addresses) and whose rdata holds no name to compress.
+ * It is the owner as a pointer, the fixed fields and the rdata as they
+ * are, and the owner becomes the hint: what write_item would make of it
+ * (no target is added), without the encoder. Returns ERR_NOTFOUND when
+ * the owner is not all there. */
+static int write_rr_known_owner(struct msg_writer *w, int section,
+				const uint8_t *owner, uint16_t type,
+				uint16_t rrclass, uint32_t ttl,
+				const uint8_t *rdata, size_t rdlen)
+{
+	const uint16_t *off;
+	bool is_hint;
+	int n = known_name(w, owner, &off, &is_hint);
+	if (n == 0)
 		return ERR_NOTFOUND;
 	if (w->count[section] == 0xFFFF || w->pos + 12 + rdlen > w->limit)
 		return ERR_SPACE;
 	uint8_t *out = w->buf + w->pos;
-	put16(out, (uint16_t)(0xC000 | w->hint_off[0]));
+	put16(out, (uint16_t)(0xC000 | off[0]));
 	put16(out + 2, type);
 	put16(out + 4, rrclass);
 	put32(out + 6, ttl);
 	put16(out + 10, (uint16_t)rdlen);
 	if (rdlen != 0)
 		memcpy(out + 12, rdata, rdlen);
+	if (!is_hint) {
+		w->hint_len = (uint16_t)dname_len(owner);
+		w->hint_n = (uint8_t)n;
+		memcpy(w->hint_name, owner, w->hint_len);
+		memcpy(w->hint_off, off, (size_t)n * sizeof(off[0]));
+	}
 	w->pos += 12 + rdlen;
 	w->section = (uint8_t)section;
 	set_count(w, section, (uint16_t)(w->count[section] + 1));
@@ -969,8 +1007,8 @@ int msg_write_rr(struct msg_writer *w, enum msg_section section,
 	if (section < w->section)
 		return ERR_BADSTATE;
 	if (rdlen == 0 || !rrtype_compresses(type)) {
-		int rc = write_rr_at_hint(w, section, owner, type, rrclass, ttl,
-					  rdata, rdlen);
+		int rc = write_rr_known_owner(w, section, owner, type, rrclass,
+					      ttl, rdata, rdlen);
 		if (rc != ERR_NOTFOUND)
 			return rc;
 	}

@@ -1237,6 +1237,40 @@ START_TEST(test_write_compression_kept_labels)
 }
 END_TEST
 
+/* An RR with no name in its rdata whose owner is all in the message is
+ * the owner as a pointer to the first place that holds all of it, and
+ * the owner becomes the hint for the next RR. */
+START_TEST(test_write_known_owner)
+{
+	struct msg_writer w;
+	writer(&w, 0, 512);
+	ck_assert_int_eq(msg_write_question(&w, N("www.example."), RRTYPE_MX,
+					    RRCLASS_IN),
+			 0);
+	ck_assert_int_eq(write_mx(&w, MSG_ANSWER, "www.example.", 10,
+				  "mail.example."),
+			 0);
+	/* question 17 + owner 2 + fixed 10 + pref 2: "mail" at 43. */
+	size_t at = msg_writer_len(&w);
+	ck_assert_uint_eq(at, 12 + 17 + 2 + 10 + 2 + 7);
+	/* Its address, owner in another case: a pointer to 43. */
+	ck_assert_int_eq(write_a(&w, MSG_ADDITIONAL, "MAIL.example.", 1), 0);
+	ck_assert_mem_eq(wbuf[0] + at, "\xC0\x2B\0\1", 4);
+	/* The same owner again (the hint), then a suffix of the question,
+	 * then a name only partly there. */
+	ck_assert_int_eq(write_a(&w, MSG_ADDITIONAL, "MAIL.example.", 2), 0);
+	ck_assert_mem_eq(wbuf[0] + at + 16, "\xC0\x2B\0\1", 4);
+	ck_assert_int_eq(write_a(&w, MSG_ADDITIONAL, "example.", 3), 0);
+	ck_assert_mem_eq(wbuf[0] + at + 32, "\xC0\x10\0\1", 4);
+	ck_assert_int_eq(write_a(&w, MSG_ADDITIONAL, "x.www.example.", 4), 0);
+	ck_assert_mem_eq(wbuf[0] + at + 48, "\1x\xC0\x0C\0\1", 6);
+	/* After it, the new name is the hint. */
+	ck_assert_uint_eq(w.hint_len, 15);
+	ck_assert_int_eq(parse_all(msg_writer_data(&w), msg_writer_len(&w)), 0);
+	ck_assert_int_eq(count_occurrences(&w, "\4mail", 5), 1);
+}
+END_TEST
+
 /* RFC 3597 §4: names in rdata of other types are written as they are,
  * and are not used as compression targets either. */
 START_TEST(test_write_no_compress_fold_plain)
@@ -2453,6 +2487,7 @@ static Suite *msg_suite(void)
 	tcase_add_test(tc, test_write_compression_bytes);
 	tcase_add_test(tc, test_write_compression_label_lengths);
 	tcase_add_test(tc, test_write_compression_kept_labels);
+	tcase_add_test(tc, test_write_known_owner);
 	tcase_add_test(tc, test_write_no_compress_fold_plain);
 	tcase_add_test(tc, test_write_soa);
 	tcase_add_test(tc, test_image_same_octets);
