@@ -11,7 +11,10 @@
  *  - every message read is written again with msg_writer (compressed
  *    afresh) and that message reads back to the same RRs (names compared
  *    without case: compression may take another spelling's case);
- *  - the writer never passes its limit.
+ *  - the writer never passes its limit;
+ *  - an RR written from its image (msg_image_build, msg_write_image)
+ *    after the message's question is the octets msg_write_rr writes
+ *    there, and so is an RR written after it (the writer is the same).
  */
 #include <ctype.h>
 
@@ -24,6 +27,7 @@
 static uint8_t rdata[MSG_RDATA_MAX];
 static uint8_t rdata2[MSG_RDATA_MAX];
 static uint8_t out[MSG_MAXLEN];
+static uint8_t img_out[2][MSG_MAXLEN];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -108,6 +112,45 @@ static void check_copy(const uint8_t *msg, size_t size, size_t copy_len,
 		   msg_reader_remaining(&b));
 }
 
+/* Writes question q, then rr from its image (when one applies) or with
+ * msg_write_rr, then rr again with msg_write_rr, into img_out[k].
+ * Returns the length, or 0 when a write fails; *applied says whether the
+ * image was used. */
+static size_t write_with_image(int k, const struct msg_question *q,
+			       const struct msg_rr *rr, const uint8_t *rd,
+			       const struct msg_image *img, bool *applied)
+{
+	struct msg_writer w;
+	*applied = false;
+	if (msg_writer_init(&w, img_out[k], sizeof(img_out[k]), 4096) != 0 ||
+	    msg_write_question(&w, q->name, q->type, q->rrclass) != 0)
+		return 0;
+	int r = img ? msg_write_image(&w, MSG_AUTHORITY, img) : ERR_NOTFOUND;
+	*applied = r == 0;
+	if (r == ERR_NOTFOUND)
+		r = msg_write_rr(&w, MSG_AUTHORITY, rr->owner, rr->type,
+				 rr->rrclass, rr->ttl, rd, rr->rdlen);
+	if (r != 0 || msg_write_rr(&w, MSG_ADDITIONAL, rr->owner, rr->type,
+				   rr->rrclass, rr->ttl, rd, rr->rdlen) != 0)
+		return 0;
+	return msg_writer_len(&w);
+}
+
+static void check_image(const struct msg_question *q, const struct msg_rr *rr,
+			const uint8_t *rd)
+{
+	static struct msg_image img;
+	if (msg_image_build(&img, rr->owner, rr->type, rr->rrclass, rr->ttl, rd,
+			    rr->rdlen) != 0)
+		return;
+	bool plain, applied;
+	size_t a = write_with_image(0, q, rr, rd, NULL, &plain);
+	size_t b = write_with_image(1, q, rr, rd, &img, &applied);
+	FUZZ_CHECK(a == b && memcmp(img_out[0], img_out[1], a) == 0,
+		   "image: %zu octets, msg_write_rr %zu, or others (%s)", b,
+		   a, applied ? "image used" : "image not used");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct msg_reader r, skip;
@@ -121,11 +164,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_SETUP(msg_writer_init(&w, out, sizeof(out), MSG_MAXLEN) == 0);
 	msg_write_header(&w, h.id, h.flags);
 	bool copy_ok = true;
+	static struct msg_question q0;
+	bool image_checked = h.count[MSG_QUESTION] == 0;
 
 	for (unsigned i = 0; i < h.count[MSG_QUESTION]; i++) {
 		struct msg_question q;
 		if (msg_read_question(&r, &q) != 0)
 			return 0;
+		if (i == 0)
+			q0 = q;
 		FUZZ_CHECK(q.name_len == dname_len(q.name) &&
 			       dname_check(q.name, q.name_len) ==
 				   (int)q.name_len,
@@ -153,6 +200,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				   msg_reader_offset(&r));
 			if (rr.type == RRTYPE_OPT)
 				check_edns(&rr, rdata);
+			if (!image_checked) {
+				check_image(&q0, &rr, rdata);
+				image_checked = true;
+			}
 			if (!copy_ok)
 				continue;
 			struct msg_mark mark;
