@@ -73,10 +73,13 @@ void zone_key_init(struct zone_key *k, const uint8_t *name)
 	k->labels = (uint8_t)labels;
 }
 
-/* The node of the ancestor of k's name with `labels` labels, or NULL. */
+/* The node of the ancestor of k's name with `labels` labels, or NULL.
+ * Names of the zone are at or below the apex, which needs no search. */
 static const struct zone_node *ancestor(const struct zone_version *v,
 					const struct zone_key *k, int labels)
 {
+	if (labels == v->apex_labels)
+		return v->apex;
 	return qp_get(&v->tree, k->key, k->ends[labels]);
 }
 
