@@ -114,7 +114,8 @@ dname_label_equal(const uint8_t *a, const uint8_t *b)
 				i = len - 8;
 			memcpy(&x, a + i, 8);
 			memcpy(&y, b + i, 8);
-			if (x != y && dname_lower_word(x) != dname_lower_word(y))
+			if (x != y &&
+			    dname_lower_word(x) != dname_lower_word(y))
 				return false;
 			if (i + 8 == len)
 				return true;

@@ -456,7 +456,8 @@ static int index_lookup(const struct msg_writer *w, const struct name_labels *nl
 			if (c.n != want)
 				continue;
 			int j = 0;
-			while (j < want && dname_label_equal(nl->label[i + j], c.label[j]))
+			while (j < want &&
+			       dname_label_equal(nl->label[i + j], c.label[j]))
 				j++;
 			if (j == want) {
 				found = k;
@@ -479,7 +480,7 @@ static int common_suffix(const struct name_labels *name,
 	int m = 0;
 	while (m < name->n && m < cand->n &&
 	       dname_label_equal(name->label[name->n - 1 - m],
-			   cand->label[cand->n - 1 - m]))
+				 cand->label[cand->n - 1 - m]))
 		m++;
 	while (m > 0 && cand->off[cand->n - m] > PTR_MAX_OFFSET)
 		m--;
@@ -493,7 +494,8 @@ common_suffix_kept(const struct name_labels *name, const uint8_t *buf,
 {
 	int m = 0;
 	while (m < name->n && m < n &&
-	       dname_label_equal(name->label[name->n - 1 - m], buf + off[n - 1 - m]))
+	       dname_label_equal(name->label[name->n - 1 - m],
+				 buf + off[n - 1 - m]))
 		m++;
 	while (m > 0 && off[n - m] > PTR_MAX_OFFSET)
 		m--;
@@ -555,7 +557,8 @@ static void note_image_name(struct encoder *e, const struct name_labels *nl,
 	struct msg_image *img = e->img;
 	size_t start = MSG_HDRLEN + img->base_len + 4u;
 	if (best > 0 && img->nptr < MSG_IMAGE_NAMES)
-		img->ptr[img->nptr++] = (uint16_t)(e->pos + literal_len - start);
+		img->ptr[img->nptr++] =
+		    (uint16_t)(e->pos + literal_len - start);
 	/* Below the owner: its last labels are the question's, all of it
 	 * (a name that only ends like the owner is written out). */
 	int k = nl->n - img->base_labels;
@@ -950,7 +953,8 @@ static int known_name(const struct msg_writer *w, const uint8_t *name,
 		return 0;
 	for (int i = 0; i < w->ncompress; i++) {
 		int n = w->walk_n[i];
-		if (common_suffix_kept(&nl, w->buf, w->walk_off[i], n) == nl.n) {
+		if (common_suffix_kept(&nl, w->buf, w->walk_off[i], n) ==
+		    nl.n) {
 			*off = w->walk_off[i] + n - nl.n;
 			return nl.n;
 		}
@@ -1023,17 +1027,18 @@ int msg_write_rr(struct msg_writer *w, enum msg_section section,
 	return write_item(w, section, &it, NULL);
 }
 
-int msg_image_build(struct msg_image *img, const uint8_t *owner,
-		    uint16_t type, uint16_t rrclass, uint32_t ttl,
-		    const uint8_t *rdata, size_t rdlen)
+int msg_image_build(struct msg_image *img, const uint8_t *owner, uint16_t type,
+		    uint16_t rrclass, uint32_t ttl, const uint8_t *rdata,
+		    size_t rdlen)
 {
 	uint8_t buf[MSG_HDRLEN + DNAME_MAXLEN + 4 + MSG_IMAGE_WIRE];
 	struct msg_writer w;
 	img->len = 0;
 	img->nptr = img->nabove = img->ntarget = 0;
 	int labels = dname_labels(owner);
+	/* The root's negative answers are written as they go. */
 	if (labels <= 0 || rdlen > MSG_RDATA_MAX)
-		return ERR_INVAL; /* the root's answers are written as they go */
+		return ERR_INVAL;
 	img->base_len = (uint16_t)dname_len(owner);
 	img->base_labels = (uint8_t)labels;
 	memcpy(img->owner, owner, img->base_len);
@@ -1087,7 +1092,7 @@ int msg_write_image(struct msg_writer *w, enum msg_section section,
 	 * question would be compressed further against it. */
 	for (int i = 0; qn > bn && i < img->nabove; i++)
 		if (dname_label_equal(w->buf + qoff[qn - bn - 1],
-				img->wire + img->above[i]))
+				      img->wire + img->above[i]))
 			return ERR_NOTFOUND;
 	if (w->count[section] == 0xFFFF || w->pos + img->len > w->limit)
 		return ERR_SPACE;
