@@ -47,17 +47,6 @@ const uint8_t *zone_rrset_next(const struct zone_rrset *set, size_t *pos,
 	return p + 2;
 }
 
-uint32_t zone_soa_minimum(const struct zone_version *v)
-{
-	const struct zone_rrset *soa = zone_node_rrset(v->apex, RRTYPE_SOA);
-	return rdata_soa_field(soa->rdata + 2, SOA_MINIMUM);
-}
-
-uint32_t zone_soa_ttl(const struct zone_version *v)
-{
-	return zone_node_rrset(v->apex, RRTYPE_SOA)->ttl;
-}
-
 const struct zone_node *zone_get(const struct zone_version *v,
 				 const uint8_t *name)
 {

@@ -107,10 +107,6 @@ const struct zone_rrset *zone_node_rrsig(const struct zone_node *node,
 const uint8_t *zone_rrset_next(const struct zone_rrset *set, size_t *pos,
 			       uint16_t *len);
 
-/* The SOA fields of a version (from the apex SOA). */
-uint32_t zone_soa_minimum(const struct zone_version *v);
-uint32_t zone_soa_ttl(const struct zone_version *v);
-
 /* A name's trie key, made once per name looked up (in any case: the key
  * is of the lowercase name), with the key length of each of its
  * ancestors: the key of an ancestor is a prefix of the name's key. */
