@@ -744,6 +744,21 @@ static int encode_item(struct encoder *e, const struct item *it)
 	return 0;
 }
 
+static struct item rr_item(const uint8_t *owner, uint16_t type,
+			   uint16_t rrclass, uint32_t ttl, const uint8_t *rdata,
+			   size_t rdlen)
+{
+	struct item it = {
+	    .owner = owner,
+	    .type = type,
+	    .rrclass = rrclass,
+	    .ttl = ttl,
+	    .rdata = rdata,
+	    .rdlen = rdlen,
+	};
+	return it;
+}
+
 static void set_count(struct msg_writer *w, int section, uint16_t n)
 {
 	w->count[section] = n;
@@ -1016,14 +1031,7 @@ int msg_write_rr(struct msg_writer *w, enum msg_section section,
 		if (rc != ERR_NOTFOUND)
 			return rc;
 	}
-	struct item it = {
-	    .owner = owner,
-	    .type = type,
-	    .rrclass = rrclass,
-	    .ttl = ttl,
-	    .rdata = rdata,
-	    .rdlen = rdlen,
-	};
+	struct item it = rr_item(owner, type, rrclass, ttl, rdata, rdlen);
 	return write_item(w, section, &it, NULL);
 }
 
@@ -1048,14 +1056,7 @@ int msg_image_build(struct msg_image *img, const uint8_t *owner, uint16_t type,
 	int rc = msg_writer_init(&w, buf, sizeof(buf), start + MSG_IMAGE_WIRE);
 	if (rc == 0)
 		rc = msg_write_question(&w, owner, type, rrclass);
-	struct item it = {
-	    .owner = owner,
-	    .type = type,
-	    .rrclass = rrclass,
-	    .ttl = ttl,
-	    .rdata = rdata,
-	    .rdlen = rdlen,
-	};
+	struct item it = rr_item(owner, type, rrclass, ttl, rdata, rdlen);
 	if (rc == 0)
 		rc = write_item(&w, MSG_ANSWER, &it, img);
 	if (rc < 0) {
