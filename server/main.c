@@ -732,25 +732,8 @@ static void control_limits(struct server *s, const struct conf *c)
 static void sum_stats(struct server *s, struct worker_stats *out)
 {
 	memset(out, 0, sizeof(*out));
-	for (unsigned i = 0; i < s->nworkers; i++) {
-		const struct worker_stats *st = worker_stats(s->workers[i]);
-		out->udp_queries += st->udp_queries;
-		out->udp_dropped += st->udp_dropped;
-		out->tcp_queries += st->tcp_queries;
-		out->tcp_accepted += st->tcp_accepted;
-		out->tcp_refused += st->tcp_refused;
-		out->tcp_timeouts += st->tcp_timeouts;
-		out->tcp_overtime += st->tcp_overtime;
-		out->tcp_oversize += st->tcp_oversize;
-		out->rrl_dropped += st->rrl_dropped;
-		out->rrl_slipped += st->rrl_slipped;
-		out->responses += st->responses;
-		for (int k = 0; k < 16; k++)
-			out->rcode[k] += st->rcode[k];
-		for (int k = 0; k < 256; k++)
-			out->qtype[k] += st->qtype[k];
-		out->qtype_other += st->qtype_other;
-	}
+	for (unsigned i = 0; i < s->nworkers; i++)
+		worker_stats_add(out, s->workers[i]);
 }
 
 
@@ -1040,7 +1023,8 @@ static void destroy_workers(struct server *s)
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		if (s->workers[i] == NULL)
 			continue;
-		const struct worker_stats *st = worker_stats(s->workers[i]);
+		struct worker_stats sum = {0}, *st = &sum;
+		worker_stats_add(st, s->workers[i]);
 		log_debug(&s->log,
 			  "worker %u: %llu UDP queries (%llu dropped), %llu "
 			  "TCP queries on %llu connections (%llu refused, %llu "

@@ -1,11 +1,13 @@
 /*
  * worker.h -- query-answering threads: UDP and TCP on their own sockets.
  *
- * Each worker is one thread with its own event_base and, per listen
- * address, its own UDP and TCP socket bound with SO_REUSEPORT, so the
- * kernel spreads queries over the workers and no two workers ever share a
- * socket, a buffer or a lock. UDP is read and answered in batches
- * (recvmmsg/sendmmsg) into buffers allocated once; TCP follows RFC 7766
+ * Each worker has, per listen address, its own UDP and TCP socket bound
+ * with SO_REUSEPORT, so the kernel spreads queries over the workers and no
+ * two workers ever share a socket, a buffer or a lock. A worker runs two
+ * threads: one waits on its UDP sockets (epoll, no event library: see
+ * worker.c), the other runs a libevent loop for TCP. UDP is read and
+ * answered in batches (recvmmsg/sendmmsg) into buffers allocated once;
+ * TCP follows RFC 7766
  * (length framing, partial reads and writes, pipelined queries answered in
  * order, an idle timeout, a cap on connections, on a message's size and
  * on a connection's whole life).
@@ -76,8 +78,8 @@ struct worker_stats {
 
 struct worker;
 
-/* Creates worker `id`: its event base, buffers and one UDP and one TCP
- * socket per listen address. A listen port of 0 is replaced in
+/* Creates worker `id`: its event base, epoll set, buffers and one UDP
+ * and one TCP socket per listen address. A listen port of 0 is replaced in
  * listens[] by the port the kernel chose, so that later workers bind the
  * same one. Returns 0 with *out set, or ERR_IO (logged, with the address)
  * or ERR_NOMEM. */
@@ -85,16 +87,18 @@ int worker_create(unsigned id, const struct worker_settings *settings,
 		  struct conf_listen *listens, size_t nlistens,
 		  struct worker **out);
 
-/* Starts the worker's thread. Returns 0 or ERR_NOMEM. */
+/* Starts the worker's threads. Returns 0 or ERR_NOMEM. */
 int worker_start(struct worker *w);
 
-/* Asks a running worker to stop and waits for its thread. Safe to call
- * from another thread; does nothing when it was not started. */
+/* Asks a running worker to stop and waits for its threads. Safe to call
+ * from another thread; does nothing when it was not started. A stopped
+ * worker is not started again. */
 void worker_stop(struct worker *w);
 
-/* The counters. Read while the worker runs, a counter may lag by a few
- * queries (each is written by the worker alone, read whole on x86-64). */
-const struct worker_stats *worker_stats(const struct worker *w);
+/* Adds the worker's counters (both threads') to *sum. Read while the
+ * worker runs, a counter may lag by a few queries (each is written by one
+ * thread alone, read whole on x86-64). */
+void worker_stats_add(struct worker_stats *sum, const struct worker *w);
 
 /* Closes the sockets and connections and frees the worker (stopped). */
 void worker_free(struct worker *w);
