@@ -386,7 +386,8 @@ static void udp_send(struct udp_socket *us, struct mmsghdr *msgs, int n)
 {
 	int off = 0;
 	for (int tries = 0; off < n && tries <= n; tries++) {
-		int sent = sys_sendmmsg(us->fd, msgs + off, (unsigned)(n - off));
+		int sent =
+		    sys_sendmmsg(us->fd, msgs + off, (unsigned)(n - off));
 		if (sent > 0) {
 			off += sent;
 		} else if (sent < 0 && errno == EINTR) {
