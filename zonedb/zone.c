@@ -125,15 +125,15 @@ void zone_lookup_key(const struct zone_version *v, const struct zone_key *k,
 	 * the search for the greatest key <= the name, which finds the
 	 * same node then. */
 	const struct zone_node *prev = qp_get(&v->tree, k->key, k->len);
-	if (prev == NULL)
+	bool found = prev != NULL; /* then no other node is the name */
+	if (!found)
 		prev = qp_find_le(&v->tree, k->key, k->len);
 	if (prev == NULL)
 		prev = v->apex; /* the name is at or below the apex */
 
 	const struct zone_node *exact = NULL, *encloser;
 	int encloser_labels;
-	if (prev->key_len == k->len && !(prev->flags & NODE_NSEC3) &&
-	    memcmp(zone_node_key(prev), k->key, k->len) == 0) {
+	if (found && !(prev->flags & NODE_NSEC3)) {
 		exact = encloser = prev;
 		encloser_labels = k->labels;
 	} else {
