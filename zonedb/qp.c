@@ -39,8 +39,10 @@ static inline uint32_t twig_bit(const uint8_t *key, size_t len, size_t off)
 	size_t byte = off >> 1;
 	if (byte >= len)
 		return 1;
-	uint8_t nib = (off & 1) ? (key[byte] & 15) : (key[byte] >> 4);
-	return 1u << (1 + nib);
+	/* The high nibble at an even offset: the octet shifted by 4, else
+	 * by 0 (no branch, fewer instructions on the lookup path). */
+	unsigned nib = (unsigned)(key[byte] >> ((~off & 1) << 2)) & 15;
+	return 2u << nib;
 }
 
 /* Every function that counts twigs is built twice, with the POPCNT
@@ -158,7 +160,8 @@ QP_POPCNT void *qp_get(const struct qp_trie *t, const uint8_t *key, size_t len)
 		uint32_t bit = twig_bit(key, len, n->offset);
 		if (!(n->bitmap & bit))
 			return NULL;
-		n = &n->u.twigs->nodes[twig_index(n->bitmap, bit)];
+		size_t i = twig_index(n->bitmap, bit);
+		n = &n->u.twigs->nodes[i];
 	}
 	uint8_t buf[QP_MAXKEY];
 	size_t llen;
