@@ -1108,6 +1108,7 @@ size_t answer_query_reserve(const struct answer_conf *conf,
 			    size_t qlen, uint8_t *out, size_t outcap,
 			    size_t reserve)
 {
+	scratch->qtype = -1;
 	if (outcap < ANSWER_MIN_OUT || qlen < MSG_HDRLEN)
 		return 0;
 
@@ -1140,6 +1141,7 @@ size_t answer_query_reserve(const struct answer_conf *conf,
 		return no_question(a, &r, out, outcap);
 	if (msg_read_question(&r, &a->q) < 0)
 		return formerr_header_only(a, out, outcap);
+	scratch->qtype = a->q.type;
 	int records = read_records(a, &r);
 	/* Before the size limit is set: the cookie takes room in the OPT. */
 	bool cookie_ok = records < 0 || a->cookie == 1 + COOKIE_MALFORMED ||

@@ -72,6 +72,9 @@ struct answer_scratch {
 	int rrl_kind;
 	uint16_t rrl_qtype;
 	uint8_t rrl_name[DNAME_MAXLEN];
+	/* The QTYPE of the question the last call read (answer_query*,
+	 * request_handle), for the counters; -1 when it read none. */
+	int32_t qtype;
 	struct zone_key key; /* of the name being looked up */
 	uint8_t rdata[MSG_RDATA_MAX];
 	uint8_t synth[ANSWER_MAX_CHAIN + 1][DNAME_MAXLEN];

@@ -336,6 +336,7 @@ size_t request_handle(const struct request_env *env,
 		      struct request_xfr **xfr)
 {
 	*xfr = NULL;
+	scratch->qtype = -1;
 	if (qlen < MSG_HDRLEN || (query[2] & 0x80) || plain_query(query, qlen))
 		return answer_query_reserve(env->answer, scratch, transport, from,
 					    query, qlen, out, outcap, 0);
@@ -378,6 +379,7 @@ size_t request_handle(const struct request_env *env,
 			    msg_read_question(&qr, &qq) == 0) {
 				dname_to_str(qname, sizeof(qname), qq.name);
 				rrtype_to_str(qq.type, tname);
+				scratch->qtype = qq.type;
 			}
 			log_warning(env->log, "%s %s from %s refused: TSIG key %s: %s",
 				    qname, tname, peer, kname, error_str(v));
@@ -408,6 +410,8 @@ size_t request_handle(const struct request_env *env,
 	msg_reader_init(&r, q, ql);
 	bool have_q = msg_read_header(&r, &h) == 0 && h.count[0] == 1 &&
 		      msg_read_question(&r, &qq) == 0;
+	if (have_q)
+		scratch->qtype = qq.type;
 	if (opcode == OPCODE_NOTIFY) {
 		len = handle_notify(env, from, q, ql, key, ctx, out, outcap);
 	} else if (opcode == OPCODE_QUERY && have_q &&

@@ -400,21 +400,15 @@ static void udp_send(struct udp_socket *us, struct mmsghdr *msgs, int n)
 	}
 }
 
-/* Counts a query's type and, when one is sent, its response's rcode. */
-static void count(struct worker_stats *st, const uint8_t *query, size_t qlen,
+/* Counts a query's type (as answering read it: scratch->qtype) and, when
+ * one is sent, its response's rcode. */
+static void count(struct worker_stats *st, const struct answer_scratch *s,
 		  const uint8_t *resp, size_t rlen)
 {
-	/* QTYPE follows the question name, right after the header. */
-	size_t pos = MSG_HDRLEN;
-	while (pos < qlen && query[pos] != 0 && (query[pos] & 0xC0) == 0)
-		pos += query[pos] + 1u;
-	if (pos + 2 < qlen && query[pos] == 0) {
-		uint16_t qtype = (uint16_t)(query[pos + 1] << 8 | query[pos + 2]);
-		if (qtype < 256)
-			st->qtype[qtype]++;
-		else
-			st->qtype_other++;
-	}
+	if (s->qtype >= 256)
+		st->qtype_other++;
+	else if (s->qtype >= 0)
+		st->qtype[s->qtype]++;
 	if (rlen >= MSG_HDRLEN) {
 		st->responses++;
 		st->rcode[resp[3] & 0x0f]++;
@@ -472,8 +466,7 @@ static void udp_answer_batch(struct udp_thread *t, struct udp_socket *us, int n)
 					   t->in_msgs[i].msg_len, out,
 					   UDP_OUT_SIZE);
 		}
-		count(&t->stats, t->in_iov[i].iov_base, t->in_msgs[i].msg_len,
-		      out, len);
+		count(&t->stats, t->scratch, out, len);
 		if (len == 0) {
 			t->stats.udp_dropped++;
 			continue;
@@ -728,7 +721,7 @@ static bool tcp_process(struct tcp_conn *c)
 					   query, mlen, w->tcp_out + 2,
 					   MSG_MAXLEN);
 		}
-		count(&w->stats, query, mlen, w->tcp_out + 2, len);
+		count(&w->stats, w->scratch, w->tcp_out + 2, len);
 		if (len == 0)
 			continue; /* dropped (a response, or no header) */
 		w->tcp_out[0] = (uint8_t)(len >> 8);

@@ -457,6 +457,59 @@ def test_control_protocol(tmp_path, build_dir, need, nodes):
 
 # ---------------------------------------------------------------- memory
 
+def test_stats_count_both_transports(tmp_path, build_dir, need, nodes):
+    """`stats` sums what each worker's UDP and TCP threads counted: per
+    transport, per QTYPE (of a question that could be read) and per
+    rcode; `stats reset` starts again from zero. Exact numbers, with
+    two workers (four answering threads)."""
+    need("control")
+    z = LoadZone(tmp_path / "zones" / "load.test.zone", "load.test")
+    z.write(3)
+    node = start_node(tmp_path, build_dir, [z])
+    nodes.append(node)
+    node.ctl("stats reset")
+    for i in range(7):
+        assert dnsclient.query(node.port, "load.test", "SOA").rcode == 0
+    for i in range(5):
+        r = dnsclient.query(node.port, "nx%d.load.test" % i, "AAAA")
+        assert r.rcode == dns.rcode.NXDOMAIN
+    for i in range(3):
+        r = dnsclient.query(node.port, "mix.load.test", "TXT", tcp=True)
+        assert r.rcode == 0
+    # A question whose name is a pointer to itself cannot be read: FORMERR,
+    # no QTYPE counted; a 5-octet packet has no header: dropped.
+    bad = struct.pack("!HHHHHH", 0x4242, 0, 1, 0, 0, 0) + \
+        b"\xc0\x0c\x00\x01\x00\x01"
+    assert dnsclient.send_raw(node.port, bad).rcode == dns.rcode.FORMERR
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        u.sendto(b"\x00" * 5, ("127.0.0.1", node.port))
+
+    def stats():
+        ok, lines = node.ctl("stats")
+        return {k.strip(): int(v) for k, v in
+                (line.split(":", 1) for line in lines[:-1])}
+
+    want = {"udp-queries": 14, "udp-dropped": 1, "tcp-queries": 3,
+            "responses": 16, "qtype.SOA": 7, "qtype.AAAA": 5,
+            "qtype.TXT": 3, "rcode.NOERROR": 10, "rcode.NXDOMAIN": 5,
+            "rcode.FORMERR": 1}
+    got = {}
+    for _ in range(50):        # the UDP thread may not have counted yet
+        got = stats()
+        if all(got.get(k, 0) == v for k, v in want.items()):
+            break
+        time.sleep(0.1)
+    for k, v in want.items():
+        assert got.get(k, 0) == v, (k, got)
+    assert not any(k.startswith("qtype.") and k not in want for k in got), got
+    node.ctl("stats reset")
+    got = stats()
+    assert all(v == 0 for v in got.values()), got
+    assert dnsclient.query(node.port, "load.test", "NS", tcp=True).rcode == 0
+    got = stats()
+    assert got["tcp-queries"] == 1 and got["qtype.NS"] == 1, got
+
+
 def _gen_zone(origin, names, path):
     with open(path, "w") as f:
         subprocess.run([sys.executable, GEN_ZONE, origin, str(names)],
