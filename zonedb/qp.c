@@ -1,10 +1,14 @@
 /*
  * qp.c -- a copy-on-write qp-trie (see qp.h).
  *
- * A branch tests nibble `offset` of the key (two nibbles per octet, high
+ * A branch tests one nibble of the key (two nibbles per octet, high
  * first). Its bitmap has bit 0 for "the key ends before this nibble" and
  * bit 1+v for nibble value v, so twigs are kept in key order with shorter
- * keys first. Twig arrays are exactly popcount(bitmap) long.
+ * keys first. Twig arrays are exactly popcount(bitmap) long. The branch
+ * keeps the nibble's place as pos = octet << 5 | shift, shift 4 for the
+ * high nibble and 0 for the low one: a step reads the octet and shifts it
+ * by pos as it is (shifts take their count mod 32), with no arithmetic
+ * on a nibble index. pos ^ 4 orders as the nibbles do.
  *
  * Copy-on-write rule: an array reachable from this trie may be changed in
  * place only when its reference count is 1, i.e. the only slot pointing at
@@ -34,15 +38,24 @@ static inline bool is_empty(const struct qp_node *n)
 	return n->bitmap == 0 && n->u.leaf == NULL;
 }
 
-static inline uint32_t twig_bit(const uint8_t *key, size_t len, size_t off)
+/* The pos of nibble `nib` (0: the high nibble of octet 0). */
+static inline uint32_t nibble_pos(size_t nib)
 {
-	size_t byte = off >> 1;
+	return (uint32_t)((nib >> 1) << 5 | (~nib & 1) << 2);
+}
+
+/* A value that orders poses as their nibbles. */
+static inline uint32_t pos_order(uint32_t pos)
+{
+	return pos ^ 4;
+}
+
+static inline uint32_t twig_bit(const uint8_t *key, size_t len, uint32_t pos)
+{
+	size_t byte = pos >> 5;
 	if (byte >= len)
 		return 1;
-	/* The high nibble at an even offset: the octet shifted by 4, else
-	 * by 0 (no branch, fewer instructions on the lookup path). */
-	unsigned nib = (unsigned)(key[byte] >> ((~off & 1) << 2)) & 15;
-	return 2u << nib;
+	return 2u << ((unsigned)(key[byte] >> (pos & 31)) & 15);
 }
 
 /* Every function that counts twigs is built twice, with the POPCNT
@@ -157,7 +170,7 @@ QP_POPCNT void *qp_get(const struct qp_trie *t, const uint8_t *key, size_t len)
 	if (is_empty(n))
 		return NULL;
 	while (is_branch(n)) {
-		uint32_t bit = twig_bit(key, len, n->offset);
+		uint32_t bit = twig_bit(key, len, n->pos);
 		if (!(n->bitmap & bit))
 			return NULL;
 		size_t i = twig_index(n->bitmap, bit);
@@ -175,7 +188,7 @@ QP_INLINE const struct qp_node *closest_leaf(const struct qp_node *n,
 					    const uint8_t *key, size_t len)
 {
 	while (is_branch(n)) {
-		uint32_t bit = twig_bit(key, len, n->offset);
+		uint32_t bit = twig_bit(key, len, n->pos);
 		unsigned i = (n->bitmap & bit) ? twig_index(n->bitmap, bit) : 0;
 		n = &n->u.twigs->nodes[i];
 	}
@@ -202,7 +215,8 @@ static size_t first_difference(const uint8_t *a, size_t alen, const uint8_t *b,
 	if (i == n && alen == blen)
 		return SIZE_MAX;
 	size_t off = i * 2;
-	if (twig_bit(a, alen, off) == twig_bit(b, blen, off))
+	if (twig_bit(a, alen, nibble_pos(off)) ==
+	    twig_bit(b, blen, nibble_pos(off)))
 		off++;
 	return off;
 }
@@ -231,8 +245,9 @@ QP_POPCNT void *qp_find_le(const struct qp_trie *t, const uint8_t *key, size_t l
 	unsigned chosen[QP_MAXKEY * 2 + 2];
 	int depth = 0;
 	const struct qp_node *n = &t->root;
-	while (is_branch(n) && n->offset < diff) {
-		uint32_t bit = twig_bit(key, len, n->offset);
+	uint32_t dpos = nibble_pos(diff);
+	while (is_branch(n) && pos_order(n->pos) < pos_order(dpos)) {
+		uint32_t bit = twig_bit(key, len, n->pos);
 		/* Below the divergence point the key's nibbles match lkey's,
 		 * so the bit is present. */
 		unsigned i = twig_index(n->bitmap, bit);
@@ -241,9 +256,9 @@ QP_POPCNT void *qp_find_le(const struct qp_trie *t, const uint8_t *key, size_t l
 		depth++;
 		n = &n->u.twigs->nodes[i];
 	}
-	uint32_t kbit = twig_bit(key, len, diff);
-	uint32_t lbit = twig_bit(lkey, llen, diff);
-	if (is_branch(n) && n->offset == diff) {
+	uint32_t kbit = twig_bit(key, len, dpos);
+	uint32_t lbit = twig_bit(lkey, llen, dpos);
+	if (is_branch(n) && n->pos == dpos) {
 		/* n branches at the divergence: the key's nibble is absent
 		 * here. Take the largest twig below it, if any. */
 		unsigned i = twig_index(n->bitmap, kbit);
@@ -274,7 +289,7 @@ QP_POPCNT void *qp_find_lt(const struct qp_trie *t, const uint8_t *key, size_t l
 	const struct qp_node *n = &t->root;
 	while (is_branch(n)) {
 		unsigned i = twig_index(n->bitmap,
-					twig_bit(key, len, n->offset));
+					twig_bit(key, len, n->pos));
 		path[depth] = n;
 		chosen[depth] = i;
 		depth++;
@@ -316,10 +331,11 @@ QP_POPCNT int qp_set(struct qp_trie *t, void *leaf)
 	 * goes: the slot of the old leaf (replace), a branch testing nibble
 	 * `diff` (new twig) or the first slot past it (new branch). */
 	struct qp_node *n = &t->root;
-	while (is_branch(n) && n->offset < diff) {
+	uint32_t dpos = nibble_pos(diff); /* SIZE_MAX: past every branch */
+	while (is_branch(n) && pos_order(n->pos) < pos_order(dpos)) {
 		if (make_mutable(t, n) != 0)
 			return ERR_NOMEM;
-		uint32_t bit = twig_bit(key, len, n->offset);
+		uint32_t bit = twig_bit(key, len, n->pos);
 		n = &n->u.twigs->nodes[twig_index(n->bitmap, bit)];
 	}
 	if (diff == SIZE_MAX) {
@@ -328,8 +344,8 @@ QP_POPCNT int qp_set(struct qp_trie *t, void *leaf)
 		t->ops->unref(old);
 		return 0;
 	}
-	uint32_t kbit = twig_bit(key, len, diff);
-	if (is_branch(n) && n->offset == diff) {
+	uint32_t kbit = twig_bit(key, len, dpos);
+	if (is_branch(n) && n->pos == dpos) {
 		if (make_mutable(t, n) != 0)
 			return ERR_NOMEM;
 		struct qp_twigs *old = n->u.twigs;
@@ -342,23 +358,23 @@ QP_POPCNT int qp_set(struct qp_trie *t, void *leaf)
 		memcpy(grown->nodes + at + 1, old->nodes + at,
 		       (size - at) * sizeof(struct qp_node));
 		grown->nodes[at].bitmap = 0;
-		grown->nodes[at].offset = 0;
+		grown->nodes[at].pos = 0;
 		grown->nodes[at].u.leaf = leaf;
 		free(old); /* exclusive: its twigs moved to `grown` */
 		n->u.twigs = grown;
 		n->bitmap |= kbit;
 	} else {
-		uint32_t nbit = twig_bit(nkey, nlen, diff);
+		uint32_t nbit = twig_bit(nkey, nlen, dpos);
 		struct qp_twigs *pair = twigs_alloc(2);
 		if (pair == NULL)
 			return ERR_NOMEM;
 		unsigned kat = kbit < nbit ? 0 : 1;
 		pair->nodes[1 - kat] = *n;
 		pair->nodes[kat].bitmap = 0;
-		pair->nodes[kat].offset = 0;
+		pair->nodes[kat].pos = 0;
 		pair->nodes[kat].u.leaf = leaf;
 		n->bitmap = kbit | nbit;
-		n->offset = (uint32_t)diff;
+		n->pos = dpos;
 		n->u.twigs = pair;
 	}
 	t->count++;
@@ -375,7 +391,7 @@ QP_POPCNT int qp_del(struct qp_trie *t, const uint8_t *key, size_t len)
 		if (make_mutable(t, n) != 0)
 			return ERR_NOMEM;
 		parent = n;
-		pbit = twig_bit(key, len, n->offset);
+		pbit = twig_bit(key, len, n->pos);
 		n = &n->u.twigs->nodes[twig_index(n->bitmap, pbit)];
 	}
 	void *leaf = n->u.leaf;
@@ -423,13 +439,14 @@ QP_POPCNT int qp_walk_prefix(const struct qp_trie *t, const uint8_t *prefix,
 	const struct qp_node *n = &t->root;
 	if (is_empty(n))
 		return 0;
-	while (is_branch(n) && n->offset < len * 2) {
-		uint32_t bit = twig_bit(prefix, len, n->offset);
+	while (is_branch(n) &&
+	       pos_order(n->pos) < pos_order(nibble_pos(len * 2))) {
+		uint32_t bit = twig_bit(prefix, len, n->pos);
 		if (!(n->bitmap & bit))
 			return 0;
 		n = &n->u.twigs->nodes[twig_index(n->bitmap, bit)];
 	}
-	/* All keys below n agree up to n's offset; check one against the
+	/* All keys below n agree up to n's nibble; check one against the
 	 * prefix. */
 	if (len > 0) {
 		const struct qp_node *leaf = closest_leaf(n, prefix, len);

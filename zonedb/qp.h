@@ -43,7 +43,7 @@ struct qp_twigs;
  * empty (the root of an empty trie). */
 struct qp_node {
 	uint32_t bitmap;
-	uint32_t offset;          /* branch: nibble index tested */
+	uint32_t pos;             /* branch: the nibble tested (qp.c) */
 	union {
 		struct qp_twigs *twigs;
 		void *leaf;
