@@ -200,18 +200,7 @@ static size_t first_difference(const uint8_t *a, size_t alen, const uint8_t *b,
 			       size_t blen)
 {
 	size_t n = alen < blen ? alen : blen;
-	size_t i = 0;
-	/* Eight octets at a time while they agree. */
-	while (i + 8 <= n) {
-		uint64_t x, y;
-		memcpy(&x, a + i, 8);
-		memcpy(&y, b + i, 8);
-		if (x != y)
-			break;
-		i += 8;
-	}
-	while (i < n && a[i] == b[i])
-		i++;
+	size_t i = qp_common_prefix(a, b, n);
 	if (i == n && alen == blen)
 		return SIZE_MAX;
 	size_t off = i * 2;

@@ -23,8 +23,29 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define QP_MAXKEY 512
+
+/* How many octets a[] and b[] share at the start, up to max: eight at a
+ * time, the first differing one found in the XOR of two words. */
+static inline size_t qp_common_prefix(const uint8_t *a, const uint8_t *b,
+				      size_t max)
+{
+	size_t i = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; i + 8 <= max; i += 8) {
+		uint64_t x, y;
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return i + ((size_t)__builtin_ctzll(x ^ y) >> 3);
+	}
+#endif
+	while (i < max && a[i] == b[i])
+		i++;
+	return i;
+}
 
 struct qp_ops {
 	/* The key of `leaf` and its length: a key the leaf keeps, or one

@@ -101,9 +101,7 @@ static int common_labels(const struct zone_key *k, const struct zone_node *n)
 {
 	const uint8_t *nkey = zone_node_key(n);
 	size_t max = k->len < n->key_len ? k->len : n->key_len;
-	size_t same = 0;
-	while (same < max && k->key[same] == nkey[same])
-		same++;
+	size_t same = qp_common_prefix(k->key, nkey, max);
 	int labels = 0;
 	while (labels < k->labels && k->ends[labels + 1] <= same)
 		labels++;
