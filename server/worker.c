@@ -338,11 +338,11 @@ static int sys_epoll_wait(int epfd, struct epoll_event *evs, int n)
 	return (int)syscall(SYS_epoll_wait, epfd, evs, n, -1);
 }
 
-/* Sets the receive headers from `from` on: the kernel writes back the
- * address and control lengths and the flags of each datagram received. */
-static void udp_reset(struct udp_thread *t, int wildcard, int from, int to)
+/* Sets up every receive header for a socket with (wildcard) or without
+ * pktinfo. */
+static void udp_setup(struct udp_thread *t, int wildcard)
 {
-	for (int i = from; i < to; i++) {
+	for (int i = 0; i < UDP_BATCH; i++) {
 		struct msghdr *h = &t->in_msgs[i].msg_hdr;
 		t->in_iov[i].iov_base = t->udp_in + (size_t)i * UDP_IN_SIZE;
 		t->in_iov[i].iov_len = UDP_IN_SIZE;
@@ -356,16 +356,23 @@ static void udp_reset(struct udp_thread *t, int wildcard, int from, int to)
 	}
 }
 
-/* Reads up to UDP_BATCH datagrams. Returns how many (0 when none). Only
- * the headers the last read filled are set up again, not all of them. */
+/* Reads up to UDP_BATCH datagrams. Returns how many (0 when none). Of the
+ * headers the last read filled, the kernel changed only the address and
+ * control lengths (and msg_flags, which it does not read): only those are
+ * set again. */
 static int udp_receive(struct udp_thread *t, struct udp_socket *us)
 {
 	int wildcard = us->wildcard ? 1 : 0;
 	if (t->in_wildcard != wildcard) {
-		udp_reset(t, wildcard, 0, UDP_BATCH);
+		udp_setup(t, wildcard);
 		t->in_wildcard = wildcard;
 	} else {
-		udp_reset(t, wildcard, 0, t->in_used);
+		for (int i = 0; i < t->in_used; i++) {
+			struct msghdr *h = &t->in_msgs[i].msg_hdr;
+			h->msg_namelen = sizeof(t->addrs[i]);
+			if (wildcard)
+				h->msg_controllen = sizeof(t->in_cmsg[i]);
+		}
 	}
 	t->in_used = 0;
 	for (int tries = 0; tries < 4; tries++) {
