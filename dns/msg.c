@@ -3,6 +3,7 @@
  */
 #include "dns/msg.h"
 
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -18,29 +19,32 @@
  * RDF_NAME_COMPRESS fields (two at most, SOA and MINFO). */
 #define RR_MAXNAMES 4
 
+/* Network-order fields as one load or store and a byte swap (the octet
+ * by octet form compiles to a shift and a store per octet). */
 static inline uint16_t get16(const uint8_t *p)
 {
-	return (uint16_t)((p[0] << 8) | p[1]);
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return ntohs(v);
 }
 
 static inline uint32_t get32(const uint8_t *p)
 {
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-	       ((uint32_t)p[2] << 8) | p[3];
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return ntohl(v);
 }
 
 static inline void put16(uint8_t *p, uint16_t v)
 {
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
+	v = htons(v);
+	memcpy(p, &v, 2);
 }
 
 static inline void put32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
+	v = htonl(v);
+	memcpy(p, &v, 4);
 }
 
 static bool is_name_field(int f)
