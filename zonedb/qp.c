@@ -221,7 +221,20 @@ QP_POPCNT void *qp_find_le(const struct qp_trie *t, const uint8_t *key, size_t l
 {
 	if (is_empty(&t->root))
 		return NULL;
-	const struct qp_node *leaf = closest_leaf(&t->root, key, len);
+	/* Down to a leaf as closest_leaf goes, keeping the path. */
+	const struct qp_node *path[QP_MAXKEY * 2 + 2];
+	unsigned chosen[QP_MAXKEY * 2 + 2];
+	int depth = 0;
+	const struct qp_node *leaf = &t->root;
+	while (is_branch(leaf)) {
+		uint32_t bit = twig_bit(key, len, leaf->pos);
+		unsigned i =
+		    (leaf->bitmap & bit) ? twig_index(leaf->bitmap, bit) : 0;
+		path[depth] = leaf;
+		chosen[depth] = i;
+		depth++;
+		leaf = &leaf->u.twigs->nodes[i];
+	}
 	uint8_t buf[QP_MAXKEY];
 	size_t llen;
 	const uint8_t *lkey = t->ops->key(leaf->u.leaf, buf, &llen);
@@ -229,22 +242,15 @@ QP_POPCNT void *qp_find_le(const struct qp_trie *t, const uint8_t *key, size_t l
 	if (diff == SIZE_MAX)
 		return leaf->u.leaf;
 
-	/* Descend again to the divergence point, remembering the path. */
-	const struct qp_node *path[QP_MAXKEY * 2 + 2];
-	unsigned chosen[QP_MAXKEY * 2 + 2];
-	int depth = 0;
-	const struct qp_node *n = &t->root;
+	/* Back up to the divergence point. The branches above it test
+	 * nibbles where the key and lkey agree, so there the key's own twig
+	 * was taken, as a second descent would take it. */
 	uint32_t dpos = nibble_pos(diff);
-	while (is_branch(n) && pos_order(n->pos) < pos_order(dpos)) {
-		uint32_t bit = twig_bit(key, len, n->pos);
-		/* Below the divergence point the key's nibbles match lkey's,
-		 * so the bit is present. */
-		unsigned i = twig_index(n->bitmap, bit);
-		path[depth] = n;
-		chosen[depth] = i;
-		depth++;
-		n = &n->u.twigs->nodes[i];
-	}
+	int above = 0;
+	while (above < depth && pos_order(path[above]->pos) < pos_order(dpos))
+		above++;
+	const struct qp_node *n = above < depth ? path[above] : leaf;
+	depth = above;
 	uint32_t kbit = twig_bit(key, len, dpos);
 	uint32_t lbit = twig_bit(lkey, llen, dpos);
 	if (is_branch(n) && n->pos == dpos) {
