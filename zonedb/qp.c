@@ -38,11 +38,14 @@ static inline bool is_empty(const struct qp_node *n)
 	return n->bitmap == 0 && n->u.leaf == NULL;
 }
 
-/* The pos of nibble `nib` (0: the high nibble of octet 0). */
-static inline uint32_t nibble_pos(size_t nib)
+/* The pos of the high nibble of octet i; `pos & ~4` is its low one. */
+static inline uint32_t high_pos(size_t i)
 {
-	return (uint32_t)((nib >> 1) << 5 | (~nib & 1) << 2);
+	return (uint32_t)(i << 5 | 4);
 }
+
+/* first_difference of equal keys: its order is past every branch's. */
+#define SAME_KEYS UINT32_MAX
 
 /* A value that orders poses as their nibbles. */
 static inline uint32_t pos_order(uint32_t pos)
@@ -195,19 +198,18 @@ QP_INLINE const struct qp_node *closest_leaf(const struct qp_node *n,
 	return n;
 }
 
-/* First nibble offset where the keys differ, or SIZE_MAX when equal. */
-static size_t first_difference(const uint8_t *a, size_t alen, const uint8_t *b,
-			       size_t blen)
+/* The pos of the first nibble where the keys differ, or SAME_KEYS. */
+static uint32_t first_difference(const uint8_t *a, size_t alen,
+				 const uint8_t *b, size_t blen)
 {
 	size_t n = alen < blen ? alen : blen;
 	size_t i = qp_common_prefix(a, b, n);
 	if (i == n && alen == blen)
-		return SIZE_MAX;
-	size_t off = i * 2;
-	if (twig_bit(a, alen, nibble_pos(off)) ==
-	    twig_bit(b, blen, nibble_pos(off)))
-		off++;
-	return off;
+		return SAME_KEYS;
+	uint32_t pos = high_pos(i);
+	if (twig_bit(a, alen, pos) == twig_bit(b, blen, pos))
+		pos &= ~4u; /* the low nibble then */
+	return pos;
 }
 
 QP_INLINE const struct qp_node *max_leaf(const struct qp_node *n)
@@ -238,14 +240,13 @@ QP_POPCNT void *qp_find_le(const struct qp_trie *t, const uint8_t *key, size_t l
 	uint8_t buf[QP_MAXKEY];
 	size_t llen;
 	const uint8_t *lkey = t->ops->key(leaf->u.leaf, buf, &llen);
-	size_t diff = first_difference(key, len, lkey, llen);
-	if (diff == SIZE_MAX)
+	uint32_t dpos = first_difference(key, len, lkey, llen);
+	if (dpos == SAME_KEYS)
 		return leaf->u.leaf;
 
 	/* Back up to the divergence point. The branches above it test
 	 * nibbles where the key and lkey agree, so there the key's own twig
 	 * was taken, as a second descent would take it. */
-	uint32_t dpos = nibble_pos(diff);
 	int above = 0;
 	while (above < depth && pos_order(path[above]->pos) < pos_order(dpos))
 		above++;
@@ -283,8 +284,7 @@ QP_POPCNT void *qp_find_lt(const struct qp_trie *t, const uint8_t *key, size_t l
 	int depth = 0;
 	const struct qp_node *n = &t->root;
 	while (is_branch(n)) {
-		unsigned i = twig_index(n->bitmap,
-					twig_bit(key, len, n->pos));
+		unsigned i = twig_index(n->bitmap, twig_bit(key, len, n->pos));
 		path[depth] = n;
 		chosen[depth] = i;
 		depth++;
@@ -320,20 +320,19 @@ QP_POPCNT int qp_set(struct qp_trie *t, void *leaf)
 	uint8_t nbuf[QP_MAXKEY];
 	size_t nlen;
 	const uint8_t *nkey = t->ops->key(near->u.leaf, nbuf, &nlen);
-	size_t diff = first_difference(key, len, nkey, nlen);
+	uint32_t dpos = first_difference(key, len, nkey, nlen);
 
 	/* Walk down, making each array exclusive, to where the new leaf
 	 * goes: the slot of the old leaf (replace), a branch testing nibble
-	 * `diff` (new twig) or the first slot past it (new branch). */
+	 * `dpos` (new twig) or the first slot past it (new branch). */
 	struct qp_node *n = &t->root;
-	uint32_t dpos = nibble_pos(diff); /* SIZE_MAX: past every branch */
 	while (is_branch(n) && pos_order(n->pos) < pos_order(dpos)) {
 		if (make_mutable(t, n) != 0)
 			return ERR_NOMEM;
 		uint32_t bit = twig_bit(key, len, n->pos);
 		n = &n->u.twigs->nodes[twig_index(n->bitmap, bit)];
 	}
-	if (diff == SIZE_MAX) {
+	if (dpos == SAME_KEYS) {
 		void *old = n->u.leaf;
 		n->u.leaf = leaf;
 		t->ops->unref(old);
@@ -435,7 +434,7 @@ QP_POPCNT int qp_walk_prefix(const struct qp_trie *t, const uint8_t *prefix,
 	if (is_empty(n))
 		return 0;
 	while (is_branch(n) &&
-	       pos_order(n->pos) < pos_order(nibble_pos(len * 2))) {
+	       pos_order(n->pos) < pos_order(high_pos(len))) {
 		uint32_t bit = twig_bit(prefix, len, n->pos);
 		if (!(n->bitmap & bit))
 			return 0;
